@@ -1,0 +1,32 @@
+// Bundles the CLI and the library into dist/ and compiles the built-in jobs to dist/jobs/.
+// Dependencies stay external; the heavy ones (pg, PGlite) load only when a command needs them.
+import { build } from 'esbuild'
+import { readdirSync, rmSync, statSync } from 'node:fs'
+import path from 'node:path'
+
+const root = path.dirname(path.dirname(new URL(import.meta.url).pathname))
+const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', sourcemap: true, logLevel: 'warning' }
+
+function listTs(dir) {
+  const full = path.join(root, dir)
+  let out = []
+  for (const name of readdirSync(full, { withFileTypes: true }).map((d) => d.name)) {
+    const p = path.join(full, name)
+    if (statSync(p).isDirectory()) out = out.concat(listTs(path.join(dir, name)))
+    else if (/\.ts$/.test(name) && !name.endsWith('.d.ts')) out.push(p)
+  }
+  return out
+}
+
+rmSync(path.join(root, 'dist'), { recursive: true, force: true })
+await build({
+  ...common,
+  entryPoints: { cli: path.join(root, 'src/cli/main.ts'), index: path.join(root, 'src/index.ts') },
+  outdir: path.join(root, 'dist'),
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+})
+const jobs = listTs('jobs')
+if (jobs.length > 0) {
+  await build({ ...common, entryPoints: jobs, outdir: path.join(root, 'dist/jobs'), outbase: path.join(root, 'jobs') })
+}

@@ -1,0 +1,73 @@
+import { InvalidArgumentError, type Command } from 'commander'
+import { loadConfig, type Config } from '../config.js'
+import { EtlContext } from '../engine/context.js'
+import { EtlError } from '../errors.js'
+import { createLogger } from '../log.js'
+import { parseDate, yesterday, type IsoDate } from '../time/calendar.js'
+
+/** Options every command inherits from the root. */
+export interface GlobalOptions {
+  lockTimeout?: number
+}
+
+/**
+ * Builds the context a command works in and always closes it. Configuration problems surface
+ * here, before anything runs (exit 3).
+ */
+export async function withContext<T>(command: Command, fn: (ctx: EtlContext) => Promise<T>): Promise<T> {
+  const globals = command.optsWithGlobals() as GlobalOptions
+  const base = loadConfig()
+  const config: Config =
+    globals.lockTimeout !== undefined ? Object.freeze({ ...base, lockTimeoutMs: globals.lockTimeout * 1000 }) : base
+  const ctx = new EtlContext(config, createLogger({ level: config.logLevel }))
+  try {
+    return await fn(ctx)
+  } finally {
+    await ctx.close()
+  }
+}
+
+/** commander argParser for --date/--from/--to: a calendar day, or BAD_DATE (exit 2) in our own words. */
+export const dateOption =
+  (flag: string) =>
+  (value: string): IsoDate =>
+    parseDate(value, flag)
+
+export function positiveInt(flag: string, max = 1_000_000) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+      throw new InvalidArgumentError(`must be a whole number from 1 to ${max}`)
+    }
+    return Number(value)
+  }
+}
+
+export function list(value: string): string[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean)
+  if (names.length === 0) throw new InvalidArgumentError('must name at least one job, separated by commas')
+  return names
+}
+
+export function defaultDate(ctx: EtlContext, date: IsoDate | undefined): IsoDate {
+  return date ?? yesterday(ctx.now(), ctx.config.timezone)
+}
+
+export function setExitCode(code: number): void {
+  process.exitCode = Math.max(Number(process.exitCode ?? 0), code)
+}
+
+export function notImplemented(what: string, issue: string): never {
+  throw new EtlError('NOT_IMPLEMENTED', `'etl ${what}' is not available in this version yet (${issue}); 'etl --help' lists what works`)
+}
+
+/** A plain text table: columns padded to their widest cell. */
+export function table(headers: string[], rows: Array<Array<string | number | null | undefined>>): string {
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))))
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)))
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n')
+}
+
+export function print(text: string): void {
+  process.stdout.write(`${text}\n`)
+}

@@ -1,0 +1,31 @@
+import { CommanderError } from 'commander'
+import { EtlError, exitCodeOf } from '../errors.js'
+import { redact } from '../redact.js'
+import { buildProgram } from './program.js'
+
+/**
+ * The CLI's one place for errors: every failure becomes one line on stderr and an exit code
+ * (SPEC section 3); a stack trace only with ETL_DEBUG.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv)
+    return Number(process.exitCode ?? 0)
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // help and version end here too, with exit code 0; commander already printed the message
+      return error.exitCode === 0 ? 0 : 2
+    }
+    const debug = /^(1|true|yes|on)$/i.test(process.env.ETL_DEBUG ?? '')
+    const message = error instanceof Error ? error.message : String(error)
+    process.stderr.write(`etl: ${redact(message)}\n`)
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
+    if (!(error instanceof EtlError) && !debug) process.stderr.write('etl: (set ETL_DEBUG=1 for the stack trace)\n')
+    return exitCodeOf(error)
+  }
+}
+
+const code = await main(process.argv)
+// pools, PGlite and timers must not keep a cron job alive after its work is done
+process.exit(code)

@@ -1,0 +1,32 @@
+import { Command, Option } from 'commander'
+import { registerAdminCommands } from './admin-commands.js'
+import { positiveInt } from './common.js'
+import { registerLaterCommands } from './later-commands.js'
+import { registerLedgerCommands } from './ledger-commands.js'
+import { registerRunCommands } from './run-commands.js'
+
+/** The `etl` program: flags become options objects and the same functions a library user calls. */
+export function buildProgram(): Command {
+  const program = new Command('etl')
+    .description('nightshift: cron-friendly batch ETL into a PostgreSQL warehouse. Every run is recorded in etl_job_runs.')
+    .addOption(
+      new Option('--lock-timeout <seconds>', 'how long to wait for the embedded database when another etl process holds it')
+        .argParser(positiveInt('--lock-timeout', 86_400))
+        .env('ETL_LOCK_TIMEOUT'),
+    )
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // one line, in our voice: "etl: unknown option '--frobnicate'"
+      outputError: (text, write) => write(`etl: ${text.replace(/^error: /, '').trim()}\n`),
+    })
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 all SUCCESS or SKIPPED, 1 a job FAILED or PARTIAL, 2 bad usage or input, 3 environment (database, migrations, configuration).',
+    )
+  registerRunCommands(program)
+  registerLedgerCommands(program)
+  registerAdminCommands(program)
+  registerLaterCommands(program)
+  return program
+}

@@ -1,0 +1,103 @@
+import path from 'node:path'
+import { z } from 'zod'
+import { EtlError } from './errors.js'
+import { isValidZone } from './time/calendar.js'
+
+/** Everything nightshift reads from the environment, validated once and frozen. */
+export interface Config {
+  /** Source database URL; undefined means the embedded PGlite under `dataDir`. */
+  readonly oltpUrl: string | undefined
+  /** Warehouse database URL; undefined means the embedded PGlite under `dataDir`. */
+  readonly warehouseUrl: string | undefined
+  readonly dataDir: string
+  readonly redisUrl: string | undefined
+  readonly timezone: string
+  readonly jobsPaths: readonly string[]
+  readonly warehouseSchema: string
+  readonly debug: boolean
+  readonly logLevel: string
+  readonly lockTimeoutMs: number
+  readonly useMockData: boolean
+  readonly adminToken: string | undefined
+  readonly polygon: { readonly apiKey: string | undefined; readonly baseUrl: string }
+  readonly coingecko: { readonly apiKey: string | undefined; readonly baseUrl: string }
+}
+
+const flag = z
+  .string()
+  .optional()
+  .transform((v) => v !== undefined && v !== '' && !/^(0|false|no|off)$/i.test(v))
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+
+const postgresUrl = optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+  message: 'must be a postgres:// or postgresql:// URL',
+})
+
+const identifier = /^[a-z_][a-z0-9_]{0,62}$/
+
+const EnvSchema = z.object({
+  OLTP_DATABASE_URL: postgresUrl,
+  WAREHOUSE_DATABASE_URL: postgresUrl,
+  ETL_DATA_DIR: optionalString,
+  REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
+    message: 'must be a redis:// or rediss:// URL',
+  }),
+  ETL_TIMEZONE: optionalString.refine((v) => v === undefined || isValidZone(v), {
+    message: 'is not an IANA time zone (for example UTC or America/New_York)',
+  }),
+  ETL_JOBS_PATH: optionalString,
+  ETL_WAREHOUSE_SCHEMA: optionalString.refine((v) => v === undefined || identifier.test(v), {
+    message: 'must be a lower-case SQL identifier',
+  }),
+  ETL_DEBUG: flag,
+  LOG_LEVEL: optionalString.refine(
+    (v) => v === undefined || ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(v),
+    { message: 'must be one of trace, debug, info, warn, error, fatal, silent' },
+  ),
+  ETL_LOCK_TIMEOUT: optionalString.refine((v) => v === undefined || /^\d+$/.test(v), {
+    message: 'must be a whole number of seconds',
+  }),
+  USE_MOCK_DATA: flag,
+  ETL_ADMIN_TOKEN: optionalString,
+  POLYGON_API_KEY: optionalString,
+  POLYGON_BASE_URL: optionalString,
+  COINGECKO_API_KEY: optionalString,
+  COINGECKO_BASE_URL: optionalString,
+})
+
+/**
+ * Reads the configuration from an environment (default `process.env`). A bad value is a
+ * CONFIG error (exit 3) that names the variable but never echoes a secret.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = EnvSchema.safeParse(env)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const name = String(issue.path[0])
+    throw new EtlError('CONFIG', `environment variable ${name} ${issue.message}; fix it or unset it`)
+  }
+  const e = parsed.data
+  const debug = e.ETL_DEBUG
+  const config: Config = {
+    oltpUrl: e.OLTP_DATABASE_URL,
+    warehouseUrl: e.WAREHOUSE_DATABASE_URL,
+    dataDir: path.resolve(e.ETL_DATA_DIR ?? '.etl'),
+    redisUrl: e.REDIS_URL,
+    timezone: e.ETL_TIMEZONE ?? 'UTC',
+    jobsPaths: (e.ETL_JOBS_PATH ?? '').split(':').filter(Boolean).map((p) => path.resolve(p)),
+    warehouseSchema: e.ETL_WAREHOUSE_SCHEMA ?? 'public',
+    debug,
+    logLevel: e.LOG_LEVEL ?? (debug ? 'debug' : 'info'),
+    lockTimeoutMs: (e.ETL_LOCK_TIMEOUT ? Number(e.ETL_LOCK_TIMEOUT) : 60) * 1000,
+    useMockData: e.USE_MOCK_DATA,
+    adminToken: e.ETL_ADMIN_TOKEN,
+    polygon: { apiKey: e.POLYGON_API_KEY, baseUrl: e.POLYGON_BASE_URL ?? 'https://api.polygon.io' },
+    coingecko: { apiKey: e.COINGECKO_API_KEY, baseUrl: e.COINGECKO_BASE_URL ?? 'https://api.coingecko.com' },
+    ...overrides,
+  }
+  return Object.freeze(config)
+}

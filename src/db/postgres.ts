@@ -1,0 +1,140 @@
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { EtlError } from '../errors.js'
+import { redact } from '../redact.js'
+import { identity, parseInt8, TYPE_OIDS, type Database, type Session } from './database.js'
+
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === TYPE_OIDS.int8) return parseInt8
+    // pg would turn a date into a JS Date at local midnight; a day is a day
+    if (oid === TYPE_OIDS.date) return identity
+    return pg.types.getTypeParser(oid, format as 'text')
+  },
+}
+
+/** The URL without its password, for messages. */
+export function labelOf(url: string): string {
+  try {
+    const u = new URL(url)
+    return `postgres://${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}${u.pathname}`
+  } catch {
+    return 'postgres://(unparsable url)'
+  }
+}
+
+export interface PostgresOptions {
+  url: string
+  role: Database['role']
+  /** search_path for every connection: the warehouse schema first. */
+  searchPath?: string
+  max?: number
+}
+
+const ENV_OF_ROLE = { oltp: 'OLTP_DATABASE_URL', warehouse: 'WAREHOUSE_DATABASE_URL', test: 'TEST_DATABASE_URL' }
+
+/** PostgreSQL through a pg pool. Connects once up front so an unreachable server fails here (exit 3). */
+export async function openPostgres(options: PostgresOptions): Promise<Database> {
+  const label = labelOf(options.url)
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'nightshift',
+    options: options.searchPath ? `-c search_path=${options.searchPath}` : undefined,
+    types,
+  })
+  // an idle client losing its server must not crash the process; the next query reports it
+  pool.on('error', () => {})
+  try {
+    ;(await pool.connect()).release()
+  } catch (error) {
+    await pool.end().catch(() => {})
+    throw new EtlError(
+      'DB_UNREACHABLE',
+      `cannot reach the ${options.role} database at ${label}: ${redact((error as Error).message)}; check ${ENV_OF_ROLE[options.role]} and that the server is up`,
+      { cause: error },
+    )
+  }
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+
+  const withClient = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect()
+    try {
+      return await fn(client)
+    } finally {
+      client.release()
+    }
+  }
+
+  return {
+    kind: 'postgres',
+    role: options.role,
+    label,
+    db,
+    concurrent: true,
+    exec: (script) => withClient((client) => execOn(client, script)),
+    copyIn: (copySql, data) => withClient((client) => copyInOn(client, copySql, data)),
+    async copyOut(copySql) {
+      const client = await pool.connect()
+      const stream = await copyOutOn(client, copySql)
+      stream.once('close', () => client.release())
+      return stream
+    },
+    async withSession(fn) {
+      const client = await pool.connect()
+      // kysely releases after each query; the session keeps the client until the callback ends
+      const release = client.release
+      client.release = () => {}
+      const sessionDb = new Kysely<any>({
+        dialect: new PostgresDialect({ pool: { connect: async () => client, end: async () => {} } as never }),
+      })
+      let broken: Error | undefined
+      try {
+        return await fn(sessionOf(client, sessionDb))
+      } catch (error) {
+        // a connection that died mid-run must not go back to the pool
+        if (isBrokenConnection(error)) broken = error as Error
+        throw error
+      } finally {
+        client.release = release
+        client.release(broken)
+      }
+    },
+    async close() {
+      await db.destroy()
+    },
+  }
+}
+
+function sessionOf(client: pg.PoolClient, db: Kysely<any>): Session {
+  return {
+    db,
+    exec: (script) => execOn(client, script),
+    copyIn: (copySql, data) => copyInOn(client, copySql, data),
+    copyOut: (copySql) => copyOutOn(client, copySql),
+  }
+}
+
+async function execOn(client: pg.ClientBase, script: string): Promise<void> {
+  await client.query(script)
+}
+
+async function copyInOn(client: pg.ClientBase, copySql: string, data: Readable): Promise<number> {
+  const { from } = await import('pg-copy-streams')
+  const sink = client.query(from(copySql))
+  await pipeline(data, sink)
+  return Number(sink.rowCount ?? 0)
+}
+
+async function copyOutOn(client: pg.ClientBase, copySql: string): Promise<Readable> {
+  const { to } = await import('pg-copy-streams')
+  return client.query(to(copySql))
+}
+
+function isBrokenConnection(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code
+  return code === 'ECONNRESET' || code === '57P01' || /Connection terminated/i.test(String((error as Error)?.message))
+}

@@ -1,0 +1,31 @@
+import type { ColumnType, Generated } from 'kysely'
+
+export type RunStatus = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'SKIPPED' | 'PARTIAL'
+
+/** `etl_job_runs`: one row per attempt of a (job, partition); SPEC section 4. */
+export interface EtlJobRunsTable {
+  id: Generated<string>
+  invocation_id: string | null
+  job_name: string
+  run_date: string
+  target_date: string | null
+  status: RunStatus
+  rows_processed: ColumnType<number, number | undefined, number>
+  rows_inserted: ColumnType<number, number | undefined, number>
+  rows_updated: ColumnType<number, number | undefined, number>
+  rows_deleted: ColumnType<number, number | undefined, number>
+  duration_ms: number | null
+  error_message: string | null
+  started_at: ColumnType<Date, Date | string | undefined, Date | string>
+  completed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  heartbeat_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  attempt: ColumnType<number, number | undefined, number>
+  host: string | null
+  pid: number | null
+  parameters: ColumnType<Record<string, unknown>, string | undefined, string>
+  failed_units: ColumnType<unknown[] | null, string | null | undefined, string | null>
+}
+
+export interface WarehouseSchema {
+  etl_job_runs: EtlJobRunsTable
+}

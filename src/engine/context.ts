@@ -1,0 +1,45 @@
+import type { Config } from '../config.js'
+import { Connections } from '../db/connect.js'
+import type { Logger } from '../log.js'
+import { builtinJobsDir } from '../paths.js'
+import { loadRegistry, type JobRegistry } from './registry.js'
+import { newInvocationId, type RunEnv } from './runner.js'
+
+/**
+ * What one command or one library call works with: configuration, its connections and the job
+ * registry, all opened on first use and released together by `close`.
+ */
+export class EtlContext {
+  readonly connections: Connections
+  #registry: Promise<JobRegistry> | undefined
+
+  constructor(
+    readonly config: Config,
+    readonly log: Logger,
+    readonly now: () => Date = () => new Date(),
+  ) {
+    this.connections = new Connections(config, log)
+  }
+
+  registry(): Promise<JobRegistry> {
+    this.#registry ??= loadRegistry([builtinJobsDir, ...this.config.jobsPaths])
+    return this.#registry
+  }
+
+  /** The environment runs share: the migrated warehouse, the source on demand, one invocation id. */
+  async runEnv(): Promise<RunEnv> {
+    const warehouse = await this.connections.warehouse()
+    return {
+      config: this.config,
+      log: this.log,
+      warehouse,
+      source: () => this.connections.source(),
+      invocationId: newInvocationId(),
+      now: this.now,
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.connections.close()
+  }
+}

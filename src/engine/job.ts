@@ -1,0 +1,86 @@
+import type { Kysely } from 'kysely'
+import type { Config } from '../config.js'
+import type { Database, Session } from '../db/database.js'
+import type { Logger } from '../log.js'
+import type { Bounds, IsoDate } from '../time/calendar.js'
+
+export const JOB_KINDS = ['dimension', 'fact', 'rollup', 'series', 'prices', 'table-sync', 'custom'] as const
+export type JobKind = (typeof JOB_KINDS)[number]
+
+/** What one run covers: a day, a week (Monday start), a month, or nothing (runs each time it is called). */
+export type PartitionKind = 'day' | 'week' | 'month' | 'none'
+
+/** Fields every job file has, whatever its kind. */
+export interface JobCommon {
+  kind: JobKind
+  /** Defaults to the file name without its extension. */
+  name?: string
+  description?: string
+  /** Five-field cron expression, read in `timezone`. */
+  schedule?: string
+  /** IANA zone of the schedule; default UTC. */
+  timezone?: string
+  dependsOn?: string[]
+  /** Default: by kind (facts and rollups by day, dimensions none). */
+  partition?: PartitionKind
+  /** Whether `etl run` includes it; default true for day/none partitions of pipeline kinds. */
+  pipeline?: boolean
+}
+
+/** A job whose work is code: `run` gets the context and returns counts. */
+export interface CustomJobDefinition extends JobCommon {
+  kind: 'custom'
+  run(ctx: JobContext): Promise<JobResult | void>
+}
+
+/** Any job file's default export; the kinds' own fields are checked by their schemas. */
+export type JobDefinition = JobCommon & Record<string, unknown>
+
+/** What a job reports. Units that failed (a symbol, a tenant) make the run PARTIAL. */
+export interface JobResult {
+  rowsProcessed?: number
+  rowsInserted?: number
+  rowsUpdated?: number
+  rowsDeleted?: number
+  failedUnits?: Array<{ unit: string; error: string }>
+}
+
+/**
+ * Everything a job's work gets from the runner. `db` is the run's transaction on the warehouse:
+ * writes through it commit together with the ledger's SUCCESS row or not at all.
+ */
+export interface JobContext {
+  readonly job: RegisteredJob
+  /** The day asked for (`--date`), or null for jobs without a partition. */
+  readonly date: IsoDate | null
+  /** First day of the partition (the day, the week's Monday, the month's 1st), or null. */
+  readonly target: IsoDate | null
+  /** `[from, to)` of the partition in ETL_TIMEZONE, or null. */
+  readonly bounds: Bounds | null
+  readonly db: Kysely<any>
+  /** The run's warehouse connection, for COPY into staging inside the same transaction. */
+  readonly session: Session
+  readonly warehouse: Database
+  /** The OLTP source, opened on first use. */
+  source(): Promise<Database>
+  readonly config: Config
+  readonly log: Logger
+  readonly now: Date
+  readonly force: boolean
+  readonly runId: string
+  readonly parameters: Readonly<Record<string, unknown>>
+}
+
+/** A loaded, validated job. */
+export interface RegisteredJob {
+  readonly name: string
+  readonly kind: JobKind
+  readonly file: string
+  readonly partition: PartitionKind
+  readonly pipeline: boolean
+  readonly schedule: string | undefined
+  readonly timezone: string
+  readonly dependsOn: readonly string[]
+  readonly description: string | undefined
+  readonly definition: Readonly<JobDefinition>
+}

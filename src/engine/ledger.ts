@@ -1,0 +1,205 @@
+import os from 'node:os'
+import { sql, type Kysely } from 'kysely'
+import type { RunStatus, WarehouseSchema } from '../db/schema.js'
+import type { IsoDate } from '../time/calendar.js'
+import type { JobResult } from './job.js'
+
+/**
+ * `etl_job_runs`, one function per statement. Only the runner and the commands that read the
+ * ledger call these; kinds return counts and never touch it.
+ */
+type Db = Kysely<any>
+const ledger = (db: Db) => db as unknown as Kysely<WarehouseSchema>
+
+export interface LedgerRow {
+  id: string
+  invocation_id: string | null
+  job_name: string
+  run_date: string
+  target_date: string | null
+  status: RunStatus
+  rows_processed: number
+  rows_inserted: number
+  rows_updated: number
+  rows_deleted: number
+  duration_ms: number | null
+  error_message: string | null
+  started_at: Date
+  completed_at: Date | null
+  heartbeat_at: Date | null
+  attempt: number
+  host: string | null
+  pid: number | null
+  parameters: Record<string, unknown>
+  failed_units: unknown[] | null
+}
+
+export interface NewRun {
+  invocationId: string
+  jobName: string
+  runDate: IsoDate
+  targetDate: IsoDate | null
+  status: RunStatus
+  startedAt: Date
+  attempt?: number
+  parameters?: Record<string, unknown>
+  errorMessage?: string | null
+  completedAt?: Date | null
+  durationMs?: number | null
+}
+
+export async function insertRun(db: Db, run: NewRun): Promise<string> {
+  const row = await ledger(db)
+    .insertInto('etl_job_runs')
+    .values({
+      invocation_id: run.invocationId,
+      job_name: run.jobName,
+      run_date: run.runDate,
+      target_date: run.targetDate,
+      status: run.status,
+      started_at: run.startedAt,
+      heartbeat_at: run.startedAt,
+      completed_at: run.completedAt ?? null,
+      duration_ms: run.durationMs ?? null,
+      error_message: run.errorMessage ?? null,
+      attempt: run.attempt ?? 1,
+      host: os.hostname(),
+      pid: process.pid,
+      parameters: JSON.stringify(run.parameters ?? {}),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return row.id
+}
+
+export async function finishRun(
+  db: Db,
+  id: string,
+  status: RunStatus,
+  result: JobResult,
+  fields: { errorMessage: string | null; durationMs: number; completedAt: Date },
+): Promise<void> {
+  await ledger(db)
+    .updateTable('etl_job_runs')
+    .set({
+      status,
+      rows_processed: result.rowsProcessed ?? 0,
+      rows_inserted: result.rowsInserted ?? 0,
+      rows_updated: result.rowsUpdated ?? 0,
+      rows_deleted: result.rowsDeleted ?? 0,
+      failed_units: result.failedUnits?.length ? JSON.stringify(result.failedUnits) : null,
+      error_message: fields.errorMessage,
+      duration_ms: fields.durationMs,
+      completed_at: fields.completedAt,
+      heartbeat_at: fields.completedAt,
+    })
+    .where('id', '=', id)
+    .execute()
+}
+
+const samePartition = (jobName: string, target: IsoDate | null) =>
+  sql<boolean>`job_name = ${jobName} and target_date is not distinct from ${target}::date`
+
+/** The newest SUCCESS row of a partition, if any. */
+export async function findSuccess(db: Db, jobName: string, target: IsoDate | null): Promise<{ id: string; started_at: Date } | undefined> {
+  return ledger(db)
+    .selectFrom('etl_job_runs')
+    .select(['id', 'started_at'])
+    .where(samePartition(jobName, target))
+    .where('status', '=', 'SUCCESS')
+    .orderBy('started_at', 'desc')
+    .limit(1)
+    .executeTakeFirst()
+}
+
+/**
+ * RUNNING rows of a partition whose lock the caller now holds belong to processes that died:
+ * they become FAILED so they block nothing and show up in `etl check`.
+ */
+export async function abandonRunning(db: Db, jobName: string, target: IsoDate | null, now: Date): Promise<number> {
+  const result = await ledger(db)
+    .updateTable('etl_job_runs')
+    .set({
+      status: 'FAILED',
+      completed_at: now,
+      error_message: sql<string>`'abandoned: the process (' || coalesce(host, '?') || ' pid ' || coalesce(pid::text, '?') || ') ended without finishing; a later run took over'`,
+    })
+    .where(samePartition(jobName, target))
+    .where('status', '=', 'RUNNING')
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
+export async function countAttempts(db: Db, jobName: string, target: IsoDate | null): Promise<number> {
+  const row = await ledger(db)
+    .selectFrom('etl_job_runs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(samePartition(jobName, target))
+    .where('status', 'in', ['SUCCESS', 'FAILED', 'PARTIAL', 'RUNNING'])
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
+export async function recentRuns(db: Db, options: { jobName?: string; limit: number }): Promise<LedgerRow[]> {
+  let query = ledger(db).selectFrom('etl_job_runs').selectAll()
+  if (options.jobName) query = query.where('job_name', '=', options.jobName)
+  return (await query.orderBy('started_at', 'desc').orderBy('id').limit(options.limit).execute()) as LedgerRow[]
+}
+
+/** (job, target) pairs already SUCCESS among the given jobs and targets: what a backfill can skip. */
+export async function successfulPairs(db: Db, jobNames: string[], from: IsoDate, to: IsoDate): Promise<Set<string>> {
+  if (jobNames.length === 0) return new Set()
+  const rows = await ledger(db)
+    .selectFrom('etl_job_runs')
+    .select(['job_name', 'target_date'])
+    .distinct()
+    .where('status', '=', 'SUCCESS')
+    .where('job_name', 'in', jobNames)
+    .where('target_date', '>=', from)
+    .where('target_date', '<=', to)
+    .execute()
+  return new Set(rows.map((r) => pairKey(r.job_name, r.target_date)))
+}
+
+export const pairKey = (jobName: string, target: string | null) => `${jobName}@${target ?? ''}`
+
+export interface FailedPair {
+  jobName: string
+  targetDate: string | null
+  parameters: Record<string, unknown>
+}
+
+/** The FAILED/PARTIAL (job, target) pairs of one command (by invocation id) or one ledger row (by row id). */
+export async function failedPairsOfRun(db: Db, runId: string): Promise<{ found: boolean; pairs: FailedPair[] }> {
+  const rows = await ledger(db)
+    .selectFrom('etl_job_runs')
+    .select(['job_name', 'target_date', 'status', 'parameters', 'started_at'])
+    .where((eb) => eb.or([eb('id', '=', runId), eb('invocation_id', '=', runId)]))
+    .orderBy('started_at')
+    .execute()
+  const pairs = new Map<string, FailedPair>()
+  for (const r of rows) {
+    if (r.status === 'FAILED' || r.status === 'PARTIAL') {
+      pairs.set(pairKey(r.job_name, r.target_date), { jobName: r.job_name, targetDate: r.target_date, parameters: r.parameters })
+    }
+  }
+  return { found: rows.length > 0, pairs: [...pairs.values()] }
+}
+
+/**
+ * Pairs whose latest finished attempt in the range is FAILED or PARTIAL. A partition is in range
+ * by its target date; a job without partition by the day it ran.
+ */
+export async function failedPairsInRange(db: Db, from: IsoDate, to: IsoDate): Promise<FailedPair[]> {
+  const rows = await sql<{ job_name: string; target_date: string | null; status: RunStatus; parameters: Record<string, unknown> }>`
+    select job_name, target_date, status, parameters from (
+      select distinct on (job_name, target_date) job_name, target_date, status, parameters
+      from etl_job_runs
+      where status in ('SUCCESS', 'FAILED', 'PARTIAL')
+        and coalesce(target_date, run_date) between ${from}::date and ${to}::date
+      order by job_name, target_date, started_at desc
+    ) latest
+    where status in ('FAILED', 'PARTIAL')
+    order by target_date nulls first, job_name`.execute(db)
+  return rows.rows.map((r) => ({ jobName: r.job_name, targetDate: r.target_date, parameters: r.parameters }))
+}

@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto'
+import type { Config } from '../config.js'
+import type { Database } from '../db/database.js'
+import type { RunStatus } from '../db/schema.js'
+import { EtlError } from '../errors.js'
+import { KINDS } from '../kinds/index.js'
+import type { Logger } from '../log.js'
+import { redact } from '../redact.js'
+import { dateOf, periodBounds, periodStart, type IsoDate } from '../time/calendar.js'
+import type { JobContext, JobResult, RegisteredJob } from './job.js'
+import { abandonRunning, countAttempts, finishRun, findSuccess, insertRun } from './ledger.js'
+import { lockKey, tryLock, unlock } from './lock.js'
+
+/** What every run of one command shares. */
+export interface RunEnv {
+  readonly config: Config
+  readonly log: Logger
+  readonly warehouse: Database
+  /** The OLTP source, opened on first use. */
+  source(): Promise<Database>
+  /** Ties together the ledger rows of one command; `etl retry --run-id` takes it. */
+  readonly invocationId: string
+  /** The clock; tests fix it. */
+  now(): Date
+}
+
+export interface RunRequest {
+  job: RegisteredJob
+  /** The day asked for; ignored by jobs without a partition. */
+  date?: IsoDate
+  force?: boolean
+  dryRun?: boolean
+  parameters?: Record<string, unknown>
+}
+
+export interface RunOutcome {
+  readonly job: string
+  readonly target: IsoDate | null
+  readonly status: RunStatus | 'WOULD_RUN' | 'WOULD_SKIP'
+  readonly runId: string | undefined
+  readonly result: JobResult
+  readonly durationMs: number
+  /** Why it was skipped, or what failed. */
+  readonly message: string | undefined
+}
+
+export function newInvocationId(): string {
+  return randomUUID()
+}
+
+/** The partition a job covers for a given day: the day, its week's Monday, its month's 1st, or none. */
+export function targetOf(job: RegisteredJob, date: IsoDate | undefined): IsoDate | null {
+  if (job.partition === 'none') return null
+  if (!date) throw new EtlError('USAGE', `job '${job.name}' runs per ${job.partition} and needs a date`)
+  return periodStart(date, job.partition)
+}
+
+/** Refuses a job whose kind is not built yet, before anything runs (exit 2). */
+export function assertRunnable(job: RegisteredJob): void {
+  if (!KINDS[job.kind].execute) {
+    throw new EtlError('NOT_IMPLEMENTED', `job '${job.name}' is of kind '${job.kind}', which this version of nightshift cannot run yet`)
+  }
+}
+
+/**
+ * Runs one (job, partition) exactly once, whoever else is trying:
+ * lock it → take over runs whose process died → skip if already SUCCESS (unless force) →
+ * record RUNNING → do the work and write SUCCESS in one transaction, so a reader never sees half
+ * a partition → on failure, roll back and record FAILED. Never throws for a job's own failure.
+ */
+export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutcome> {
+  const { job } = request
+  assertRunnable(job)
+  const target = targetOf(job, request.date)
+  const key = lockKey(job.name, target)
+  const log = env.log.child({ job: job.name, partition: target ?? undefined })
+  const started = env.now()
+  const elapsed = () => Date.now() - started.getTime()
+  const outcome = (status: RunOutcome['status'], extra: Partial<RunOutcome> = {}): RunOutcome => ({
+    job: job.name,
+    target,
+    status,
+    runId: undefined,
+    result: {},
+    durationMs: elapsed(),
+    message: undefined,
+    ...extra,
+  })
+  const parameters = { date: request.date ?? null, force: Boolean(request.force), ...request.parameters }
+  const base = { invocationId: env.invocationId, jobName: job.name, runDate: dateOf(started, env.config.timezone), targetDate: target, parameters }
+
+  return env.warehouse.withSession(async (session) => {
+    if (!(await tryLock(session, key))) {
+      const message = 'running elsewhere: another process holds this partition'
+      if (request.dryRun) return outcome('WOULD_SKIP', { message })
+      const runId = await insertRun(session.db, { ...base, status: 'SKIPPED', startedAt: started, completedAt: env.now(), durationMs: 0, errorMessage: message })
+      log.info(message)
+      return outcome('SKIPPED', { runId, message })
+    }
+    try {
+      // we hold the lock, so whoever left a RUNNING row here is gone
+      if (!request.dryRun) {
+        const abandoned = await abandonRunning(session.db, job.name, target, env.now())
+        if (abandoned) log.warn({ abandoned }, 'took over from a run whose process died')
+      }
+      if (target !== null && !request.force) {
+        const done = await findSuccess(session.db, job.name, target)
+        if (done) {
+          const message = `already SUCCESS (run ${done.id}); use --force to run it again`
+          if (request.dryRun) return outcome('WOULD_SKIP', { message })
+          const runId = await insertRun(session.db, { ...base, status: 'SKIPPED', startedAt: started, completedAt: env.now(), durationMs: 0, errorMessage: message })
+          log.info({ runId }, 'skipped: already SUCCESS')
+          return outcome('SKIPPED', { runId, message })
+        }
+      }
+      if (request.dryRun) return outcome('WOULD_RUN', { message: request.force ? 'forced' : 'not done yet' })
+
+      const attempt = (await countAttempts(session.db, job.name, target)) + 1
+      const runId = await insertRun(session.db, { ...base, status: 'RUNNING', startedAt: started, attempt })
+      log.info({ runId, attempt }, 'started')
+      try {
+        const result = await session.db.transaction().execute(async (trx) => {
+          const ctx: JobContext = {
+            job,
+            date: target === null ? null : (request.date ?? null),
+            target,
+            bounds: target === null ? null : periodBounds(target, job.partition as 'day' | 'week' | 'month', env.config.timezone),
+            db: trx,
+            session,
+            warehouse: env.warehouse,
+            source: env.source,
+            config: env.config,
+            log,
+            now: started,
+            force: Boolean(request.force),
+            runId,
+            parameters,
+          }
+          const result = (await KINDS[job.kind].execute!(ctx)) ?? {}
+          const failed = result.failedUnits ?? []
+          const status: RunStatus = failed.length > 0 ? 'PARTIAL' : 'SUCCESS'
+          const message = failed.length ? redact(`failed: ${failed.map((u) => `${u.unit} (${u.error})`).join('; ')}`) : null
+          await finishRun(trx, runId, status, result, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
+          return { result, status, message }
+        })
+        log.info({ runId, status: result.status, rows: result.result.rowsProcessed ?? 0, ms: elapsed() }, 'finished')
+        return outcome(result.status, { runId, result: result.result, message: result.message ?? undefined })
+      } catch (error) {
+        const message = redact(errorText(error))
+        log.error({ runId, err: env.config.debug ? error : undefined }, `failed: ${message}`)
+        await finishRun(session.db, runId, 'FAILED', {}, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
+        return outcome('FAILED', { runId, message })
+      }
+    } finally {
+      await unlock(session, key).catch(() => {})
+    }
+  })
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return `${typeof code === 'string' && code.length <= 12 ? `${code}: ` : ''}${error.message}`.slice(0, 4000)
+  }
+  return String(error).slice(0, 4000)
+}
+
+/** Records a run that did not start because a job it depends on failed; `etl retry` picks it up. */
+export async function recordBlocked(env: RunEnv, job: RegisteredJob, date: IsoDate | undefined, upstream: string): Promise<RunOutcome> {
+  const target = targetOf(job, date)
+  const now = env.now()
+  const message = `not run: upstream job ${upstream} failed`
+  const runId = await insertRun(env.warehouse.db, {
+    invocationId: env.invocationId,
+    jobName: job.name,
+    runDate: dateOf(now, env.config.timezone),
+    targetDate: target,
+    status: 'FAILED',
+    startedAt: now,
+    completedAt: now,
+    durationMs: 0,
+    errorMessage: message,
+    parameters: { date: date ?? null },
+  })
+  env.log.warn({ job: job.name, partition: target ?? undefined }, message)
+  return { job: job.name, target, status: 'FAILED', runId, result: {}, durationMs: 0, message }
+}

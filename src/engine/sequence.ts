@@ -1,0 +1,41 @@
+import type { IsoDate } from '../time/calendar.js'
+import type { RegisteredJob } from './job.js'
+import { recordBlocked, runJob, type RunEnv, type RunOutcome } from './runner.js'
+
+export interface SequenceOptions {
+  force?: boolean
+  dryRun?: boolean
+  /** Called after each job, for progress bars. */
+  onOutcome?: (outcome: RunOutcome) => void
+}
+
+/**
+ * Runs jobs one after another in the given (dependency) order for one date. A job whose
+ * dependency FAILED in this sequence is not started; it is recorded FAILED with the reason, so
+ * `etl retry` re-runs both. A PARTIAL or SKIPPED dependency does not block.
+ */
+export async function runSequence(
+  env: RunEnv,
+  jobs: readonly RegisteredJob[],
+  date: IsoDate | undefined,
+  options: SequenceOptions = {},
+): Promise<RunOutcome[]> {
+  const failed = new Set<string>()
+  const outcomes: RunOutcome[] = []
+  for (const job of jobs) {
+    const upstream = job.dependsOn.find((dep) => failed.has(dep))
+    const outcome =
+      upstream && !options.dryRun
+        ? await recordBlocked(env, job, date, upstream)
+        : await runJob(env, { job, date, force: options.force, dryRun: options.dryRun })
+    if (outcome.status === 'FAILED') failed.add(job.name)
+    outcomes.push(outcome)
+    options.onOutcome?.(outcome)
+  }
+  return outcomes
+}
+
+/** Exit code of a set of outcomes: 1 when any FAILED or PARTIAL (SPEC section 3). */
+export function exitCodeOfOutcomes(outcomes: readonly RunOutcome[]): 0 | 1 {
+  return outcomes.some((o) => o.status === 'FAILED' || o.status === 'PARTIAL') ? 1 : 0
+}

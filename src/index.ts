@@ -1,0 +1,74 @@
+/**
+ * nightshift's programmatic API: the same functions the `etl` CLI calls.
+ *
+ * @example
+ * import { runPipeline } from 'nightshift'
+ * const outcomes = await runPipeline('2025-01-15', { force: true })
+ */
+import { loadConfig, type Config } from './config.js'
+import { backfill as backfillRange, type BackfillSummary } from './engine/backfill.js'
+import { EtlContext } from './engine/context.js'
+import { runJob as runOne, targetOf, type RunOutcome } from './engine/runner.js'
+import { runSequence } from './engine/sequence.js'
+import { silentLogger, type Logger } from './log.js'
+import { parseDate, yesterday, type IsoDate } from './time/calendar.js'
+
+export * from './define.js'
+export { EtlError, exitCodeOf } from './errors.js'
+export { parseDate, dateRange, dayBounds, dateKey, weekStart, monthStart, type IsoDate, type Bounds } from './time/calendar.js'
+export type { JobContext, JobResult, JobDefinition, RegisteredJob, CustomJobDefinition, PartitionKind } from './engine/job.js'
+export type { RunOutcome } from './engine/runner.js'
+export type { BackfillSummary } from './engine/backfill.js'
+export type { Config } from './config.js'
+export { loadConfig, EtlContext, targetOf }
+
+export interface ApiOptions {
+  /** Default: read from the environment. */
+  config?: Config
+  /** Default: silent. */
+  log?: Logger
+}
+
+async function withContext<T>(options: ApiOptions, fn: (ctx: EtlContext) => Promise<T>): Promise<T> {
+  const ctx = new EtlContext(options.config ?? loadConfig(), options.log ?? silentLogger)
+  try {
+    return await fn(ctx)
+  } finally {
+    await ctx.close()
+  }
+}
+
+/** One job for one date (default: yesterday in ETL_TIMEZONE). */
+export async function runJob(
+  name: string,
+  options: ApiOptions & { date?: IsoDate; force?: boolean; dryRun?: boolean } = {},
+): Promise<RunOutcome> {
+  return withContext(options, async (ctx) => {
+    const job = (await ctx.registry()).get(name)
+    const date = options.date ? parseDate(options.date) : yesterday(ctx.now(), ctx.config.timezone)
+    return runOne(await ctx.runEnv(), { job, date, force: options.force, dryRun: options.dryRun })
+  })
+}
+
+/** The daily pipeline for a date, in dependency order, as `etl run`. */
+export async function runPipeline(
+  date?: IsoDate,
+  options: ApiOptions & { force?: boolean; jobs?: string[] } = {},
+): Promise<RunOutcome[]> {
+  return withContext(options, async (ctx) => {
+    const jobs = (await ctx.registry()).select(options.jobs)
+    const day = date ? parseDate(date) : yesterday(ctx.now(), ctx.config.timezone)
+    return runSequence(await ctx.runEnv(), jobs, day, { force: options.force })
+  })
+}
+
+/** Every (job, day) of a range, as `etl backfill`. */
+export async function backfill(
+  options: ApiOptions & { from: IsoDate; to: IsoDate; jobs?: string[]; concurrency?: number; force?: boolean },
+): Promise<BackfillSummary> {
+  return withContext(options, async (ctx) => {
+    const registry = await ctx.registry()
+    const jobs = registry.select(options.jobs)
+    return backfillRange(await ctx.runEnv(), { ...options, jobs })
+  })
+}

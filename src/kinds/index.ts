@@ -1,0 +1,31 @@
+import { z } from 'zod'
+import type { JobContext, JobKind, JobResult, PartitionKind } from '../engine/job.js'
+import { custom } from './custom.js'
+
+/**
+ * What a kind of job does. The engine knows kinds only through this table: the fields a job
+ * file of that kind must have, its default partition, whether `etl run` includes it, and the
+ * work itself (absent while the kind is not built yet).
+ */
+export interface KindHandler {
+  readonly schema: z.ZodType
+  readonly defaultPartition: PartitionKind
+  readonly inPipeline: boolean
+  readonly execute?: (ctx: JobContext) => Promise<JobResult | void>
+}
+
+const later = (defaultPartition: PartitionKind, inPipeline: boolean): KindHandler => ({
+  schema: z.looseObject({}),
+  defaultPartition,
+  inPipeline,
+})
+
+export const KINDS: Record<JobKind, KindHandler> = {
+  custom,
+  dimension: later('none', true),
+  fact: later('day', true),
+  rollup: later('day', true),
+  series: later('none', true),
+  prices: later('none', false),
+  'table-sync': later('none', false),
+}

@@ -1,0 +1,28 @@
+import { createRequire } from 'node:module'
+import { pino, type Logger } from 'pino'
+import { redact } from './redact.js'
+
+export type { Logger }
+
+const require = createRequire(import.meta.url)
+
+/**
+ * The root logger. Logs go to stderr so that stdout stays clean for `--json` and tables:
+ * JSON lines when stderr is not a TTY (cron, Kubernetes), pino-pretty when a person watches.
+ * Every line passes through `redact`, so a connection string inside a driver's error message
+ * is masked too.
+ */
+export function createLogger(options: { level: string; pretty?: boolean }): Logger {
+  const pretty = options.pretty ?? process.stderr.isTTY === true
+  const sink = { write: (line: string) => process.stderr.write(redact(line)) }
+  if (pretty) {
+    // loaded only for people at a terminal: pino-pretty costs start-up time cron should not pay
+    const pinoPretty = require('pino-pretty') as typeof import('pino-pretty')
+    const stream = pinoPretty({ destination: sink as never, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' })
+    return pino({ level: options.level }, stream)
+  }
+  return pino({ level: options.level, base: { pid: process.pid } }, sink)
+}
+
+/** A logger that drops everything, for library use and tests. */
+export const silentLogger: Logger = pino({ level: 'silent' })

@@ -1,0 +1,38 @@
+/**
+ * Secrets never reach logs, `etl_job_runs.error_message` or `etl status` (SPEC section 2).
+ * Two nets: the password part of any URL, and the literal value of every secret variable.
+ */
+const SECRET_VARIABLES = [
+  'OLTP_DATABASE_URL',
+  'WAREHOUSE_DATABASE_URL',
+  'TEST_DATABASE_URL',
+  'REDIS_URL',
+  'POLYGON_API_KEY',
+  'COINGECKO_API_KEY',
+  'ETL_ADMIN_TOKEN',
+  'PGPASSWORD',
+]
+
+// scheme://user:password@host → scheme://user:***@host
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^@/\s]+)@/gi
+// apiKey=..., api_key=..., x_cg_pro_api_key=..., token=...
+const KEY_PARAMETER = /([?&](?:api[_-]?key|apikey|x_cg_[a-z_]*key|token|access_token)=)[^&\s"']+/gi
+
+function secretValues(env: NodeJS.ProcessEnv): string[] {
+  const values: string[] = []
+  for (const name of SECRET_VARIABLES) {
+    const value = env[name]
+    if (!value || value.length < 4) continue
+    values.push(value)
+    // the bare password of a URL variable, which drivers sometimes echo on its own
+    const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:([^@/\s]+)@/i.exec(value)
+    if (match?.[1] && match[1].length >= 4) values.push(match[1], decodeURIComponent(match[1]))
+  }
+  return values.sort((a, b) => b.length - a.length)
+}
+
+export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  let out = text.replace(URL_PASSWORD, '$1:***@').replace(KEY_PARAMETER, '$1***')
+  for (const secret of secretValues(env)) out = out.split(secret).join('***')
+  return out
+}
