@@ -14,6 +14,8 @@ import { silentLogger, type Logger } from './log.js'
 import { parseDate, yesterday, type IsoDate } from './time/calendar.js'
 
 export * from './define.js'
+/** kysely's sql tag, so job files need only import nightshift. */
+export { sql } from 'kysely'
 export { EtlError, exitCodeOf } from './errors.js'
 export { parseDate, dateRange, dayBounds, dateKey, weekStart, monthStart, type IsoDate, type Bounds } from './time/calendar.js'
 export type { JobContext, JobResult, JobDefinition, RegisteredJob, CustomJobDefinition, PartitionKind } from './engine/job.js'
