@@ -26,9 +26,17 @@ function secretValues(env: NodeJS.ProcessEnv): string[] {
     values.push(value)
     // the bare password of a URL variable, which drivers sometimes echo on its own
     const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:([^@/\s]+)@/i.exec(value)
-    if (match?.[1] && match[1].length >= 4) values.push(match[1], decodeURIComponent(match[1]))
+    if (match?.[1] && match[1].length >= 4) values.push(match[1], decodedOrSame(match[1]))
   }
   return values.sort((a, b) => b.length - a.length)
+}
+
+function decodedOrSame(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text // a bare % is not an escape; the raw form is masked already
+  }
 }
 
 export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { notImplemented } from './common.js'
+import { notImplemented } from './options.js'
 
 /**
  * Commands of SPEC section 1 whose jobs arrive with later work. They are listed in `etl --help`

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
-import { recentRuns } from '../engine/ledger.js'
-import { redact } from '../redact.js'
-import { positiveInt, print, table, withContext } from './common.js'
+import { positiveInt } from './options.js'
+
+const actions = () => import('./actions/ledger.js')
 
 export function registerLedgerCommands(program: Command): void {
   program
@@ -10,62 +10,11 @@ export function registerLedgerCommands(program: Command): void {
     .option('--job <name>', 'only this job')
     .option('--limit <N>', 'how many rows', positiveInt('--limit', 100_000), 20)
     .option('--json', 'print an array of ledger rows with the table’s column names')
-    .action(async (options: { job?: string; limit: number; json?: boolean }, command: Command) => {
-      await withContext(command, async (ctx) => {
-        if (options.job) (await ctx.registry()).get(options.job)
-        const warehouse = await ctx.connections.warehouse()
-        const rows = await recentRuns(warehouse.db, { jobName: options.job, limit: options.limit })
-        if (options.json) {
-          print(JSON.stringify(rows.map((r) => ({ ...r, error_message: r.error_message && redact(r.error_message) }))))
-          return
-        }
-        if (rows.length === 0) {
-          print('no runs recorded yet')
-          return
-        }
-        print(
-          table(
-            ['started', 'job', 'partition', 'status', 'rows', 'ms', 'attempt', 'message'],
-            rows.map((r) => [
-              r.started_at.toISOString().replace('T', ' ').slice(0, 19),
-              r.job_name,
-              r.target_date ?? '-',
-              r.status,
-              r.rows_processed,
-              r.duration_ms,
-              r.attempt,
-              r.error_message ? redact(r.error_message).replace(/\s+/g, ' ').slice(0, 80) : '',
-            ]),
-          ),
-        )
-      })
-    })
+    .action(async (options, command) => (await actions()).showStatus(options, command))
 
   program
     .command('jobs')
     .description('every registered job: name, kind, schedule, depends-on')
     .option('--json', 'print an array of jobs')
-    .action(async (options: { json?: boolean }, command: Command) => {
-      await withContext(command, async (ctx) => {
-        const registry = await ctx.registry()
-        const jobs = registry.jobs.map((j) => ({
-          name: j.name,
-          kind: j.kind,
-          partition: j.partition,
-          schedule: j.schedule ?? null,
-          timezone: j.timezone,
-          dependsOn: j.dependsOn,
-          pipeline: j.pipeline,
-          file: j.file,
-        }))
-        if (options.json) return print(JSON.stringify(jobs))
-        if (jobs.length === 0) return print('no jobs registered: add job files under jobs/ or a folder of ETL_JOBS_PATH')
-        print(
-          table(
-            ['job', 'kind', 'partition', 'schedule', 'zone', 'depends on', 'in run'],
-            jobs.map((j) => [j.name, j.kind, j.partition, j.schedule ?? '-', j.timezone, j.dependsOn.join(',') || '-', j.pipeline ? 'yes' : 'no']),
-          ),
-        )
-      })
-    })
+    .action(async (options, command) => (await actions()).listJobs(options, command))
 }

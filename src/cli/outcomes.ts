@@ -1,6 +1,6 @@
 import type { RunOutcome } from '../engine/runner.js'
 import { exitCodeOfOutcomes } from '../engine/sequence.js'
-import { print, setExitCode, table } from './common.js'
+import { print, setExitCode, table } from './options.js'
 
 /** Prints what a command ran, one row per (job, partition), and sets the exit code from it. */
 export function reportOutcomes(outcomes: readonly RunOutcome[], invocationId: string, options: { dryRun?: boolean } = {}): void {

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander'
 import { registerAdminCommands } from './admin-commands.js'
-import { positiveInt } from './common.js'
+import { positiveInt } from './options.js'
 import { registerLaterCommands } from './later-commands.js'
 import { registerLedgerCommands } from './ledger-commands.js'
 import { registerRunCommands } from './run-commands.js'

@@ -62,8 +62,9 @@ export function dateOf(instant: Date, zone: string): IsoDate {
 }
 
 export function dayBounds(date: IsoDate, zone: string): Bounds {
-  const start = day(date, zone).startOf('day')
-  return { from: start.toJSDate(), to: start.plus({ days: 1 }).toJSDate() }
+  // the next day's own start, not start + 1 day: where DST skips midnight (Santiago, Cairo)
+  // a day starts at 01:00 and adding a day would keep that wall time
+  return { from: day(date, zone).startOf('day').toJSDate(), to: day(addDays(date, 1), zone).startOf('day').toJSDate() }
 }
 
 /** Hours in a day: 24, or 23/25 on a DST change. */

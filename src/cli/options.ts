@@ -1,31 +1,11 @@
-import { InvalidArgumentError, type Command } from 'commander'
-import { loadConfig, type Config } from '../config.js'
-import { EtlContext } from '../engine/context.js'
+import { InvalidArgumentError } from 'commander'
 import { EtlError } from '../errors.js'
-import { createLogger } from '../log.js'
-import { parseDate, yesterday, type IsoDate } from '../time/calendar.js'
+import { parseDate, type IsoDate } from '../time/calendar.js'
 
-/** Options every command inherits from the root. */
-export interface GlobalOptions {
-  lockTimeout?: number
-}
-
-/**
- * Builds the context a command works in and always closes it. Configuration problems surface
- * here, before anything runs (exit 3).
+/*
+ * Option parsing and plain output for the command definitions. Kept free of the engine, kysely,
+ * zod and pino so that `etl --help` and flag errors cost little more than starting node.
  */
-export async function withContext<T>(command: Command, fn: (ctx: EtlContext) => Promise<T>): Promise<T> {
-  const globals = command.optsWithGlobals() as GlobalOptions
-  const base = loadConfig()
-  const config: Config =
-    globals.lockTimeout !== undefined ? Object.freeze({ ...base, lockTimeoutMs: globals.lockTimeout * 1000 }) : base
-  const ctx = new EtlContext(config, createLogger({ level: config.logLevel }))
-  try {
-    return await fn(ctx)
-  } finally {
-    await ctx.close()
-  }
-}
 
 /** commander argParser for --date/--from/--to: a calendar day, or BAD_DATE (exit 2) in our own words. */
 export const dateOption =
@@ -33,7 +13,7 @@ export const dateOption =
   (value: string): IsoDate =>
     parseDate(value, flag)
 
-export function positiveInt(flag: string, max = 1_000_000) {
+export function positiveInt(_flag: string, max = 1_000_000) {
   return (value: string): number => {
     if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
       throw new InvalidArgumentError(`must be a whole number from 1 to ${max}`)
@@ -46,10 +26,6 @@ export function list(value: string): string[] {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean)
   if (names.length === 0) throw new InvalidArgumentError('must name at least one job, separated by commas')
   return names
-}
-
-export function defaultDate(ctx: EtlContext, date: IsoDate | undefined): IsoDate {
-  return date ?? yesterday(ctx.now(), ctx.config.timezone)
 }
 
 export function setExitCode(code: number): void {

@@ -1,0 +1,60 @@
+import type { Command } from 'commander'
+import { recentRuns } from '../../engine/ledger.js'
+import { redact } from '../../redact.js'
+import { withContext } from '../context.js'
+import { print, table } from '../options.js'
+
+export async function showStatus(options: { job?: string; limit: number; json?: boolean }, command: Command): Promise<void> {
+  await withContext(command, async (ctx) => {
+    if (options.job) (await ctx.registry()).get(options.job)
+    const warehouse = await ctx.connections.warehouse()
+    const rows = await recentRuns(warehouse.db, { jobName: options.job, limit: options.limit })
+    if (options.json) {
+      print(JSON.stringify(rows.map((r) => ({ ...r, error_message: r.error_message && redact(r.error_message) }))))
+      return
+    }
+    if (rows.length === 0) {
+      print('no runs recorded yet')
+      return
+    }
+    print(
+      table(
+        ['started', 'job', 'partition', 'status', 'rows', 'ms', 'attempt', 'message'],
+        rows.map((r) => [
+          r.started_at.toISOString().replace('T', ' ').slice(0, 19),
+          r.job_name,
+          r.target_date ?? '-',
+          r.status,
+          r.rows_processed,
+          r.duration_ms,
+          r.attempt,
+          r.error_message ? redact(r.error_message).replace(/\s+/g, ' ').slice(0, 80) : '',
+        ]),
+      ),
+    )
+  })
+}
+
+export async function listJobs(options: { json?: boolean }, command: Command): Promise<void> {
+  await withContext(command, async (ctx) => {
+    const registry = await ctx.registry()
+    const jobs = registry.jobs.map((j) => ({
+      name: j.name,
+      kind: j.kind,
+      partition: j.partition,
+      schedule: j.schedule ?? null,
+      timezone: j.timezone,
+      dependsOn: j.dependsOn,
+      pipeline: j.pipeline,
+      file: j.file,
+    }))
+    if (options.json) return print(JSON.stringify(jobs))
+    if (jobs.length === 0) return print('no jobs registered: add job files under jobs/ or a folder of ETL_JOBS_PATH')
+    print(
+      table(
+        ['job', 'kind', 'partition', 'schedule', 'zone', 'depends on', 'in run'],
+        jobs.map((j) => [j.name, j.kind, j.partition, j.schedule ?? '-', j.timezone, j.dependsOn.join(',') || '-', j.pipeline ? 'yes' : 'no']),
+      ),
+    )
+  })
+}

@@ -1,0 +1,99 @@
+import type { Command } from 'commander'
+import { backfill } from '../../engine/backfill.js'
+import type { RegisteredJob } from '../../engine/job.js'
+import { failedPairs, retry } from '../../engine/retry.js'
+import { assertRunnable, runJob } from '../../engine/runner.js'
+import { runSequence } from '../../engine/sequence.js'
+import { EtlError } from '../../errors.js'
+import { dateRange, type IsoDate } from '../../time/calendar.js'
+import { defaultDate, withContext } from '../context.js'
+import { print } from '../options.js'
+import { reportOutcomes } from '../outcomes.js'
+import { progressReporter } from '../progress.js'
+
+export interface RunOptions {
+  date?: IsoDate
+  force?: boolean
+  jobs?: string[]
+  dryRun?: boolean
+}
+
+export type Selection = 'pipeline' | 'dimension' | 'fact'
+
+const SELECTIONS: Record<Selection, (job: RegisteredJob) => boolean> = {
+  pipeline: (j) => j.pipeline,
+  dimension: (j) => j.kind === 'dimension',
+  fact: (j) => j.kind === 'fact',
+}
+
+/** `etl run`, `etl sync-dimensions`, `etl build-facts`: a selection of jobs for one date, in dependency order. */
+export async function runSelection(selection: Selection, options: RunOptions, command: Command): Promise<void> {
+  await withContext(command, async (ctx) => {
+    const registry = await ctx.registry()
+    const jobs = options.jobs ? registry.select(options.jobs) : registry.jobs.filter(SELECTIONS[selection])
+    jobs.forEach(assertRunnable)
+    const env = await ctx.runEnv()
+    const outcomes = await runSequence(env, jobs, defaultDate(ctx, options.date), { force: options.force, dryRun: options.dryRun })
+    reportOutcomes(outcomes, env.invocationId, { dryRun: options.dryRun })
+  })
+}
+
+export async function runOneJob(options: RunOptions & { job: string }, command: Command): Promise<void> {
+  await withContext(command, async (ctx) => {
+    const job = (await ctx.registry()).get(options.job)
+    assertRunnable(job)
+    const env = await ctx.runEnv()
+    const outcome = await runJob(env, { job, date: defaultDate(ctx, options.date), force: options.force, dryRun: options.dryRun })
+    reportOutcomes([outcome], env.invocationId, { dryRun: options.dryRun })
+  })
+}
+
+export async function runBackfill(options: RunOptions & { from: IsoDate; to: IsoDate; concurrency: number }, command: Command): Promise<void> {
+  dateRange(options.from, options.to) // a reversed range is exit 2 before anything opens
+  await withContext(command, async (ctx) => {
+    const jobs = (await ctx.registry()).select(options.jobs)
+    const env = await ctx.runEnv()
+    const progress = progressReporter()
+    const summary = await backfill(env, {
+      from: options.from,
+      to: options.to,
+      jobs,
+      concurrency: options.concurrency,
+      force: options.force,
+      dryRun: options.dryRun,
+      onPlan: (plan) => progress.start(plan.total),
+      onOutcome: (o) => progress.tick(`${o.job} ${o.target ?? ''} ${o.status}`),
+    })
+    progress.stop()
+    if (summary.plan.alreadyDone > 0) {
+      print(`${summary.plan.alreadyDone} (job, partition) pairs already SUCCESS were left alone (use --force to redo them)`)
+    }
+    reportOutcomes(summary.outcomes, env.invocationId, { dryRun: options.dryRun })
+  })
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export async function runRetry(options: { runId?: string; failed?: boolean; from?: IsoDate; to?: IsoDate }, command: Command): Promise<void> {
+  if (options.runId && options.failed) throw new EtlError('USAGE', 'give either --run-id ID or --failed --from D1 --to D2, not both')
+  if (!options.runId && !options.failed) throw new EtlError('USAGE', 'say what to retry: --run-id ID, or --failed --from D1 --to D2')
+  if (options.runId && !UUID.test(options.runId)) {
+    throw new EtlError('BAD_INPUT', `--run-id '${options.runId}' is not a run id (a UUID from 'etl status' or the end of a run)`)
+  }
+  if (options.failed) {
+    if (!options.from || !options.to) throw new EtlError('USAGE', '--failed needs --from and --to')
+    dateRange(options.from, options.to)
+  }
+  await withContext(command, async (ctx) => {
+    const registry = await ctx.registry()
+    const env = await ctx.runEnv()
+    const pairs = await failedPairs(env, options.runId ? { runId: options.runId } : { from: options.from!, to: options.to! })
+    if (pairs.length === 0) {
+      print('nothing to retry: no FAILED or PARTIAL runs there')
+      return
+    }
+    const { outcomes, unknownJobs } = await retry(env, registry, pairs)
+    if (unknownJobs.length) ctx.log.warn({ unknownJobs }, 'these failed jobs no longer exist and were not retried')
+    reportOutcomes(outcomes, env.invocationId)
+  })
+}
