@@ -1,7 +1,7 @@
 // Bundles the CLI and the library into dist/ and compiles the built-in jobs to dist/jobs/.
 // Dependencies stay external; the heavy ones (pg, PGlite) load only when a command needs them.
 import { build } from 'esbuild'
-import { readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname))
@@ -9,6 +9,7 @@ const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20'
 
 function listTs(dir) {
   const full = path.join(root, dir)
+  if (!existsSync(full)) return []
   let out = []
   for (const name of readdirSync(full, { withFileTypes: true }).map((d) => d.name)) {
     const p = path.join(full, name)
