@@ -33,6 +33,8 @@ export interface Database extends Session {
    * mean nothing there and a second query while a transaction is open waits for it.
    */
   readonly concurrent: boolean
+  /** Result columns of a statement without running it for rows: name, type OID, type modifier. */
+  fields(statement: string): Promise<Array<{ name: string; typeOid: number; typmod: number }>>
   /** Holds one connection for the callback: session-level locks and transactions live on it. */
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>
   close(): Promise<void>

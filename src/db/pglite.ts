@@ -53,6 +53,10 @@ export async function openPglite(options: PgliteOptions): Promise<Database> {
     role: options.role,
     label: options.dataDir ? `pglite:${options.dataDir}` : 'pglite:memory',
     concurrent: false,
+    async fields(statement) {
+      const result = await pglite.query(statement)
+      return result.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID, typmod: -1 }))
+    },
     withSession: (fn) => fn(session),
     async close() {
       await db.destroy()

@@ -76,6 +76,10 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     db,
     concurrent: true,
     exec: (script) => withClient((client) => execOn(client, script)),
+    async fields(statement) {
+      const result = await pool.query(statement)
+      return result.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID, typmod: f.dataTypeModifier }))
+    },
     copyIn: (copySql, data) => withClient((client) => copyInOn(client, copySql, data)),
     async copyOut(copySql) {
       const client = await pool.connect()

@@ -75,7 +75,9 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
   const key = lockKey(job.name, target)
   const log = env.log.child({ job: job.name, partition: target ?? undefined })
   const started = env.now()
-  const elapsed = () => Date.now() - started.getTime()
+  // durations from a monotonic clock: `now` may be fixed by a test or jump with NTP
+  const t0 = performance.now()
+  const elapsed = () => Math.round(performance.now() - t0)
   const outcome = (status: RunOutcome['status'], extra: Partial<RunOutcome> = {}): RunOutcome => ({
     job: job.name,
     target,

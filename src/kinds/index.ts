@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { JobContext, JobKind, JobResult, PartitionKind } from '../engine/job.js'
 import { custom } from './custom.js'
+import { dimension } from './dimension.js'
 
 /**
  * What a kind of job does. The engine knows kinds only through this table: the fields a job
@@ -22,7 +23,7 @@ const later = (defaultPartition: PartitionKind, inPipeline: boolean): KindHandle
 
 export const KINDS: Record<JobKind, KindHandler> = {
   custom,
-  dimension: later('none', true),
+  dimension,
   fact: later('day', true),
   rollup: later('day', true),
   series: later('none', true),

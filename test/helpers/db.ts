@@ -33,6 +33,12 @@ export interface TestWarehouse {
    * before starting an `etl` subprocess on the same folder.
    */
   open(): Promise<Database>
+  /**
+   * A source database to fill with OLTP tables: the same database on a server (separate
+   * connections), a second embedded database on PGlite, since one PGlite session cannot read a
+   * source while the run's transaction holds it.
+   */
+  openSource(): Promise<Database>
   drop(): Promise<void>
 }
 
@@ -50,6 +56,7 @@ export async function createTestWarehouse(options: { migrate?: boolean } = {}): 
       env,
       config: loadConfig({ ...env }),
       open: () => openPostgres({ url, role: 'test' }),
+      openSource: () => openPostgres({ url, role: 'test' }),
       async drop() {
         await adminQuery(serverUrl, `drop database if exists ${name} with (force)`)
         fs.rmSync(tmp, { recursive: true, force: true })
@@ -68,6 +75,7 @@ export async function createTestWarehouse(options: { migrate?: boolean } = {}): 
     env,
     config: loadConfig({ ...env }),
     open: () => openPglite({ dataDir: path.join(tmp, 'warehouse'), role: 'warehouse' }),
+    openSource: () => openPglite({ dataDir: path.join(tmp, 'oltp'), role: 'oltp' }),
     async drop() {
       fs.rmSync(tmp, { recursive: true, force: true })
     },

@@ -8,12 +8,12 @@ import { newInvocationId, type RunEnv } from '../../src/engine/runner.js'
 import { silentLogger } from '../../src/log.js'
 
 /** The environment the CLI would build, around a test's own warehouse. */
-export function runEnvFor(warehouse: Database, config: Config, now: () => Date = () => new Date()): RunEnv {
+export function runEnvFor(warehouse: Database, config: Config, now: () => Date = () => new Date(), source: Database = warehouse): RunEnv {
   return {
     config,
     log: silentLogger,
     warehouse,
-    source: async () => warehouse,
+    source: async () => source,
     invocationId: newInvocationId(),
     now,
   }

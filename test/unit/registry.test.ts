@@ -81,8 +81,18 @@ describe('validateJob', () => {
 
   it('defaults partition and pipeline by kind: fact by day in the pipeline, prices none outside it', () => {
     expect(validateJob({ kind: 'fact' }, '/jobs/fact/build_fact_x.mjs')).toMatchObject({ partition: 'day', pipeline: true })
-    expect(validateJob({ kind: 'dimension' }, '/jobs/dim/sync_dim_x.mjs')).toMatchObject({ partition: 'none', pipeline: true })
+    const dimension = { kind: 'dimension', source: { table: 'public.x' }, businessKey: ['id'], strategy: { type: 'check', columns: 'all' }, target: 'dim_x' }
+    expect(validateJob(dimension, '/jobs/dim/sync_dim_x.mjs')).toMatchObject({ partition: 'none', pipeline: true })
     expect(validateJob({ kind: 'prices' }, '/jobs/prices/load_prices.mjs')).toMatchObject({ partition: 'none', pipeline: false })
+  })
+
+  it('names the dimension field that is wrong', () => {
+    expect(() => validateJob({ kind: 'dimension', source: { table: 'x' }, businessKey: [], strategy: { type: 'check', columns: 'all' }, target: 'dim_x' }, '/jobs/sync_dim_x.mjs')).toThrow(
+      /sync_dim_x\.mjs: field 'businessKey'/,
+    )
+    expect(() => validateJob({ kind: 'dimension', source: { table: 'x' }, businessKey: ['id'], strategy: { type: 'hash' }, target: 'dim_x' }, '/jobs/sync_dim_x.mjs')).toThrow(
+      /field 'strategy/,
+    )
   })
 
   it.each([

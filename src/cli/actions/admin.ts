@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { listMigrations, migrateDown, migrateUp } from '../../db/migrate.js'
+import { fillDemo, type DemoScale, type DemoSummary } from '../../demo/generate.js'
 import { backfill } from '../../engine/backfill.js'
 import { recentRuns } from '../../engine/ledger.js'
 import { EtlError } from '../../errors.js'
@@ -40,11 +41,15 @@ export async function demo(options: { scale: string; seed: number; days: number 
     throw new EtlError('USAGE', `--scale '${options.scale}' is not a size; use small, medium or large`)
   }
   await withContext(command, async (ctx) => {
+    const to = defaultDate(ctx, undefined)
+    const source = await ctx.connections.source()
+    const started = Date.now()
+    const filled = await fillDemo(source, { scale: options.scale as DemoScale, seed: options.seed, today: to, timezone: ctx.config.timezone })
+    print(demoDataLine(filled, Date.now() - started))
     const warehouse = await ctx.connections.warehouse({ migrate: false })
     const applied = await migrateUp(warehouse, ctx.config.warehouseSchema)
     if (applied.length) print(`migrated the warehouse: ${applied.join(', ')}`)
     const registry = await ctx.registry()
-    const to = defaultDate(ctx, undefined)
     const from = addDays(to, -(options.days - 1))
     const env = await ctx.runEnv()
     const jobs = registry.jobs.filter((j) => j.pipeline)
@@ -61,4 +66,13 @@ export async function demo(options: { scale: string; seed: number; days: number 
     )
     print(`\nwarehouse: ${warehouse.label}. Next: 'pnpm etl status', 'pnpm etl jobs', 'pnpm etl run --date ${to} --force'`)
   })
+}
+
+function demoDataLine(summary: DemoSummary, ms: number): string {
+  const counts = Object.entries(summary.counts)
+    .map(([table, n]) => `${n.toLocaleString('en-US')} ${table.replaceAll('_', ' ')}`)
+    .join(', ')
+  return summary.created
+    ? `demo data: created in ${(ms / 1000).toFixed(1)} s (${counts})`
+    : `demo data: source already has data; left as it is (${counts})`
 }
