@@ -77,6 +77,7 @@ export async function backfill(env: RunEnv, options: BackfillOptions): Promise<B
   const outcomes: RunOutcome[] = []
   const sequenceOptions = {
     force: options.force,
+    lookback: false, // every day of the range is built anyway
     dryRun: options.dryRun,
     onOutcome: (o: RunOutcome) => {
       outcomes.push(o)

@@ -43,7 +43,7 @@ export async function retry(
   for (const [date, names] of [...byDate.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const jobs: RegisteredJob[] = registry.jobs.filter((j) => names.has(j.name))
     jobs.forEach(assertRunnable)
-    outcomes.push(...(await runSequence(env, jobs, date || undefined, { onOutcome: options.onOutcome })))
+    outcomes.push(...(await runSequence(env, jobs, date || undefined, { onOutcome: options.onOutcome, lookback: false })))
   }
   return { outcomes, unknownJobs }
 }

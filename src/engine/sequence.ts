@@ -1,3 +1,4 @@
+import { KINDS } from '../kinds/index.js'
 import type { IsoDate } from '../time/calendar.js'
 import type { RegisteredJob } from './job.js'
 import { recordBlocked, runJob, type RunEnv, type RunOutcome } from './runner.js'
@@ -5,6 +6,8 @@ import { recordBlocked, runJob, type RunEnv, type RunOutcome } from './runner.js
 export interface SequenceOptions {
   force?: boolean
   dryRun?: boolean
+  /** Rebuild earlier days whose source got late rows (jobs with lookbackDays); default on. */
+  lookback?: boolean
   /** Called after each job, for progress bars. */
   onOutcome?: (outcome: RunOutcome) => void
 }
@@ -24,6 +27,13 @@ export async function runSequence(
   const outcomes: RunOutcome[] = []
   for (const job of jobs) {
     const upstream = job.dependsOn.find((dep) => failed.has(dep))
+    if (!upstream && !options.dryRun && date && options.lookback !== false) {
+      for (const day of (await KINDS[job.kind].staleDates?.(env, job, date)) ?? []) {
+        const redo = await runJob(env, { job, date: day, force: true, parameters: { reason: `late-arriving rows since its last build` } })
+        outcomes.push(redo)
+        options.onOutcome?.(redo)
+      }
+    }
     const outcome =
       upstream && !options.dryRun
         ? await recordBlocked(env, job, date, upstream)

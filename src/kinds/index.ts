@@ -1,7 +1,10 @@
 import { z } from 'zod'
-import type { JobContext, JobKind, JobResult, PartitionKind } from '../engine/job.js'
+import type { JobContext, JobKind, JobResult, PartitionKind, RegisteredJob } from '../engine/job.js'
+import type { RunEnv } from '../engine/runner.js'
+import type { IsoDate } from '../time/calendar.js'
 import { custom } from './custom.js'
 import { dimension } from './dimension.js'
+import { fact } from './fact.js'
 
 /**
  * What a kind of job does. The engine knows kinds only through this table: the fields a job
@@ -13,6 +16,8 @@ export interface KindHandler {
   readonly defaultPartition: PartitionKind
   readonly inPipeline: boolean
   readonly execute?: (ctx: JobContext) => Promise<JobResult | void>
+  /** Earlier partitions whose source changed since they were built (late-arriving data); `etl run` redoes them first. */
+  readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate) => Promise<IsoDate[]>
 }
 
 const later = (defaultPartition: PartitionKind, inPipeline: boolean): KindHandler => ({
@@ -24,7 +29,7 @@ const later = (defaultPartition: PartitionKind, inPipeline: boolean): KindHandle
 export const KINDS: Record<JobKind, KindHandler> = {
   custom,
   dimension,
-  fact: later('day', true),
+  fact,
   rollup: later('day', true),
   series: later('none', true),
   prices: later('none', false),

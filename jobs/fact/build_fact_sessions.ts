@@ -1,0 +1,20 @@
+import { defineFact } from '../../src/define.js'
+import { versionAt } from '../../src/io/point-in-time.js'
+
+// One row per learning session, keyed to the tenant, learner and subject versions valid when it started.
+export default defineFact({
+  kind: 'fact',
+  schedule: '0 2 * * *',
+  dependsOn: ['sync_dim_tenant', 'sync_dim_learner', 'sync_dim_subject'],
+  source: { table: 'public.sessions', timeColumn: 'started_at', recordedColumn: 'created_at' },
+  target: 'fact_sessions',
+  lookbackDays: 2,
+  select: `
+    select s.id as session_id, {{date_key}} as date_key, s.tenant_id, s.learner_id,
+           ${versionAt({ dimension: 'dim_tenant', key: 'tenant_key', businessKey: 'id', value: 's.tenant_id', at: 's.started_at' })} as tenant_key,
+           ${versionAt({ dimension: 'dim_learner', key: 'learner_key', businessKey: 'id', value: 's.learner_id', at: 's.started_at' })} as learner_key,
+           ${versionAt({ dimension: 'dim_subject', key: 'subject_key', businessKey: 'id', value: 's.subject_id', at: 's.started_at' })} as subject_key,
+           s.duration_seconds, s.activities_completed, s.correct_responses, s.total_responses,
+           s.started_at, s.ended_at, s.created_at as recorded_at
+    from {{staging}} s`,
+})
