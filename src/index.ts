@@ -74,3 +74,9 @@ export async function backfill(
     return backfillRange(await ctx.runEnv(), { ...options, jobs })
   })
 }
+
+/** Streaming building blocks for custom jobs: describe a source, COPY it into staging. */
+export { loadStaging } from './io/staging.js'
+export { describeTable, describeQuery, type SourceColumn } from './io/describe.js'
+export { versionAt } from './io/point-in-time.js'
+export { openPostgres } from './db/postgres.js'

@@ -62,12 +62,7 @@ export async function createTestWarehouse(options: { migrate?: boolean } = {}): 
         fs.rmSync(tmp, { recursive: true, force: true })
       },
     }
-    if (options.migrate !== false) {
-      const db = await warehouse.open()
-      await migrateUp(db, 'public')
-      await db.close()
-    }
-    return warehouse
+    return prepared(warehouse, options)
   }
   const env = { ETL_DATA_DIR: tmp }
   const warehouse: TestWarehouse = {
@@ -80,6 +75,10 @@ export async function createTestWarehouse(options: { migrate?: boolean } = {}): 
       fs.rmSync(tmp, { recursive: true, force: true })
     },
   }
+  return prepared(warehouse, options)
+}
+
+async function prepared(warehouse: TestWarehouse, options: { migrate?: boolean }): Promise<TestWarehouse> {
   if (options.migrate !== false) {
     const db = await warehouse.open()
     await migrateUp(db, 'public')

@@ -18,19 +18,11 @@ import {
   yearStart,
   yesterday,
 } from '../../src/time/calendar.js'
+import { thrown } from '../helpers/errors.js'
 
 const NEW_YORK = 'America/New_York'
 const LOS_ANGELES = 'America/Los_Angeles'
 
-function thrown(fn: () => unknown): EtlError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(EtlError)
-    return error as EtlError
-  }
-  throw new Error('expected an EtlError, but nothing was thrown')
-}
 
 function iso(bounds: { from: Date; to: Date }): { from: string; to: string } {
   return { from: bounds.from.toISOString(), to: bounds.to.toISOString() }

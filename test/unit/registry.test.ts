@@ -6,18 +6,10 @@ import { EtlError } from '../../src/errors.js'
 import type { RegisteredJob } from '../../src/engine/job.js'
 import { fieldPath } from '../../src/engine/job-schema.js'
 import { JobRegistry, loadRegistry, orderByDependencies, validateJob } from '../../src/engine/registry.js'
+import { thrown } from '../helpers/errors.js'
 
 const run = async () => ({})
 
-function thrown(fn: () => unknown): EtlError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(EtlError)
-    return error as EtlError
-  }
-  throw new Error('expected an EtlError, but nothing was thrown')
-}
 
 /** A validated custom job named after its file, with the given extra fields. */
 function job(name: string, fields: Record<string, unknown> = {}): RegisteredJob {
@@ -79,11 +71,11 @@ describe('validateJob', () => {
     expect(job('opt_in', { partition: 'month', pipeline: true }).pipeline).toBe(true)
   })
 
-  it('defaults partition and pipeline by kind: fact by day in the pipeline, prices none outside it', () => {
-    expect(validateJob({ kind: 'fact' }, '/jobs/fact/build_fact_x.mjs')).toMatchObject({ partition: 'day', pipeline: true })
+  it('defaults partition and pipeline by kind: fact by day, dimension none, both in the pipeline', () => {
+    const fact = { kind: 'fact', source: { table: 'public.x', timeColumn: 'at' }, target: 'fact_x', select: 'select * from {{staging}}' }
+    expect(validateJob(fact, '/jobs/fact/build_fact_x.mjs')).toMatchObject({ partition: 'day', pipeline: true })
     const dimension = { kind: 'dimension', source: { table: 'public.x' }, businessKey: ['id'], strategy: { type: 'check', columns: 'all' }, target: 'dim_x' }
     expect(validateJob(dimension, '/jobs/dim/sync_dim_x.mjs')).toMatchObject({ partition: 'none', pipeline: true })
-    expect(validateJob({ kind: 'prices' }, '/jobs/prices/load_prices.mjs')).toMatchObject({ partition: 'none', pipeline: false })
   })
 
   it('names the dimension field that is wrong', () => {
