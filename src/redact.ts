@@ -1,6 +1,7 @@
 /**
  * Secrets never reach logs, `etl_job_runs.error_message` or `etl status` (SPEC section 2).
- * Two nets: the password part of any URL, and the literal value of every secret variable.
+ * Two nets: the password part of any URL, and the literal value of every secret variable (for
+ * a URL variable, its password).
  */
 const SECRET_VARIABLES = [
   'OLTP_DATABASE_URL',
@@ -16,15 +17,19 @@ const SECRET_VARIABLES = [
 // scheme://user:password@host → scheme://user:***@host
 const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^@/\s]+)@/gi
 // apiKey=..., api_key=..., x_cg_pro_api_key=..., token=...
-const KEY_PARAMETER = /([?&](?:api[_-]?key|apikey|x_cg_[a-z_]*key|token|access_token)=)[^&\s"']+/gi
+const KEY_PARAMETER = /([?&](?:api[_-]?key|apikey|x_cg_[a-z_]*key|token|access_token|password)=)[^&\s"']+/gi
 
 function secretValues(env: NodeJS.ProcessEnv): string[] {
   const values: string[] = []
   for (const name of SECRET_VARIABLES) {
     const value = env[name]
     if (!value || value.length < 4) continue
-    values.push(value)
-    // the bare password of a URL variable, which drivers sometimes echo on its own
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      values.push(value) // a key or token: all of it is secret
+      continue
+    }
+    // a URL is secret only in its password, which drivers sometimes echo on its own; the rest
+    // (user, host, database) is what an operator needs to read in an error
     const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:([^@/\s]+)@/i.exec(value)
     if (match?.[1] && match[1].length >= 4) values.push(match[1], decodedOrSame(match[1]))
   }

@@ -88,3 +88,14 @@ describe('redact: literal values of secret variables', () => {
     expect(redact('password 100%sure was rejected', env)).toBe('password *** was rejected')
   })
 })
+
+describe('what stays readable', () => {
+  it('keeps a database URL without a password as it is, so errors still say which server', () => {
+    const env = { WAREHOUSE_DATABASE_URL: 'postgres://etl@db.internal:5432/warehouse' }
+    expect(redact('cannot reach postgres://etl@db.internal:5432/warehouse', env)).toBe('cannot reach postgres://etl@db.internal:5432/warehouse')
+  })
+
+  it('masks a password given as a query parameter', () => {
+    expect(redact('postgres://db/wh?user=etl&password=hunter22')).toBe('postgres://db/wh?user=etl&password=***')
+  })
+})
