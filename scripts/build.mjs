@@ -5,7 +5,13 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname))
-const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', sourcemap: true, logLevel: 'warning' }
+// Small pure-JS dependencies are bundled in: kysely and zod are hundreds of ESM files each, and
+// resolving those costs a cron job more start-up than their code. Packages with native parts,
+// WASM, worker threads or optional peers stay external.
+const external = ['pg', 'pg-copy-streams', '@electric-sql/pglite', 'pino', 'pino-pretty', 'ioredis', 'undici', 'esbuild', 'cli-progress', 'google-auth-library', 'nightshift']
+// bundled CommonJS packages (commander) call require() for node built-ins
+const banner = { js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);" }
+const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', external, banner, sourcemap: true, logLevel: 'warning' }
 
 function listTs(dir) {
   const full = path.join(root, dir)
