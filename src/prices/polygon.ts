@@ -1,0 +1,94 @@
+import type { HttpClient, Query } from '../io/http.js'
+import { marketDate, sessionOf } from '../time/market.js'
+import type { IsoDate } from '../time/calendar.js'
+import type { Asset, Bar, PriceProvider, Quote } from './types.js'
+
+/**
+ * Polygon.io aggregates (stocks, ETFs, indices such as I:SPX):
+ * `/v2/aggs/ticker/{T}/range/1/day|hour/{from}/{to}` following `next_url` pages, and
+ * `/v2/aggs/ticker/{T}/prev` for the latest close. `resultsCount: 0` is an empty answer.
+ */
+export function polygonProvider(http: HttpClient): PriceProvider {
+  const ticker = (asset: Asset) => encodeURIComponent(asset.symbol)
+
+  async function aggregates(path: string): Promise<Bar[]> {
+    const bars: Bar[] = []
+    let next: string | undefined = path
+    let query: Query | undefined = { adjusted: 'true', sort: 'asc', limit: 50_000 }
+    for (let page = 0; next; page++) {
+      if (page > 10_000) throw new Error('polygon: more than 10,000 pages of next_url; giving up')
+      const body = asObject(await http.getJson(next, query), next)
+      checkStatus(body)
+      for (const r of results(body)) bars.push(toBar(r))
+      // next_url already carries the cursor and the query; the key goes in a header, not in it
+      next = typeof body.next_url === 'string' && body.next_url ? body.next_url : undefined
+      query = undefined
+    }
+    return bars
+  }
+
+  return {
+    name: 'polygon',
+    async dailyBars(asset, from: IsoDate, to: IsoDate) {
+      const bars = await aggregates(`/v2/aggs/ticker/${ticker(asset)}/range/1/day/${from}/${to}`)
+      return bars.filter((b) => {
+        const d = marketDate(b.t)
+        return d >= from && d <= to
+      })
+    },
+    async hourlyBars(asset, date: IsoDate) {
+      const bars = await aggregates(`/v2/aggs/ticker/${ticker(asset)}/range/1/hour/${date}/${date}`)
+      return bars.filter((b) => marketDate(b.t) === date)
+    },
+    async latest(assets) {
+      const out = new Map<string, Quote | Error>()
+      await Promise.all(
+        assets.map(async (asset) => {
+          try {
+            const body = asObject(await http.getJson(`/v2/aggs/ticker/${ticker(asset)}/prev`, { adjusted: 'true' }), 'prev')
+            checkStatus(body)
+            const [last] = results(body).map(toBar)
+            if (!last) throw new Error('no previous close (resultsCount 0)')
+            // a daily bar is stamped at New York midnight; its close was seen at the closing bell
+            const asOf = sessionOf(marketDate(last.t))?.close.getTime() ?? last.t
+            out.set(asset.symbol, { price: last.close, changePercent: null, volume: last.volume, asOf })
+          } catch (error) {
+            out.set(asset.symbol, error as Error)
+          }
+        }),
+      )
+      return out
+    },
+    close: () => http.close(),
+  }
+}
+
+type Json = Record<string, unknown>
+
+function asObject(value: unknown, what: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`polygon: unexpected answer to ${what}: not an object`)
+  return value as Json
+}
+
+function checkStatus(body: Json): void {
+  if (body.status === 'ERROR' || body.status === 'NOT_AUTHORIZED') {
+    throw new Error(`polygon: ${String(body.error ?? body.message ?? body.status)}`)
+  }
+}
+
+function results(body: Json): Json[] {
+  if (body.resultsCount === 0 || body.results === undefined || body.results === null) return []
+  if (!Array.isArray(body.results)) throw new Error('polygon: unexpected answer: results is not an array')
+  return body.results as Json[]
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
+
+function toBar(r: Json): Bar {
+  const [t, open, high, low, close] = [num(r.t), num(r.o), num(r.h), num(r.l), num(r.c)]
+  if (t === null || open === null || high === null || low === null || close === null) {
+    throw new Error(`polygon: unexpected bar ${JSON.stringify(r).slice(0, 120)}`)
+  }
+  // indices carry no volume, vwap or trade count
+  return { t, open, high, low, close, volume: num(r.v), vwap: num(r.vw), trades: num(r.n) }
+}

@@ -1,0 +1,62 @@
+import type { Config } from '../config.js'
+import { createHttpClient, type HttpClient, type HttpLimits } from '../io/http.js'
+import type { Logger } from '../log.js'
+import { coingeckoProvider } from './coingecko.js'
+import { mockProvider } from './mock.js'
+import { polygonProvider } from './polygon.js'
+import type { Asset, PriceProvider, ProviderName } from './types.js'
+
+/** Per-provider HTTP limits, from the job file (`limits: { polygon: { minIntervalMs: 250 } }`). */
+export type ProviderLimits = Partial<Record<ProviderName, Partial<HttpLimits>>>
+
+/**
+ * The providers of one run, opened on first use and closed together: Polygon and CoinGecko
+ * over HTTP (each with its own rate limit), or the mock for every asset with USE_MOCK_DATA.
+ */
+export interface PriceSources {
+  providerFor(asset: Asset): PriceProvider
+  /** The HTTP clients opened so far, for their request counts. */
+  readonly clients: readonly HttpClient[]
+  close(): Promise<void>
+}
+
+export function openPriceSources(config: Config, options: { limits?: ProviderLimits; log?: Logger; now: () => Date }): PriceSources {
+  const opened = new Map<string, PriceProvider>()
+  const clients: HttpClient[] = []
+
+  function open(name: ProviderName | 'mock'): PriceProvider {
+    let provider = opened.get(name)
+    if (provider) return provider
+    if (name === 'mock') provider = mockProvider({ now: options.now })
+    else if (name === 'polygon') {
+      const { apiKey, baseUrl } = config.polygon
+      const http = createHttpClient({
+        name,
+        baseUrl,
+        // Polygon takes the key as a bearer token; the query-string form would put it in URLs
+        headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+        limits: options.limits?.polygon,
+        log: options.log,
+      })
+      clients.push(http)
+      provider = polygonProvider(http)
+    } else {
+      const { apiKey, baseUrl } = config.coingecko
+      const header = /pro-api\./.test(baseUrl) ? 'x-cg-pro-api-key' : 'x-cg-demo-api-key'
+      const http = createHttpClient({ name, baseUrl, headers: apiKey ? { [header]: apiKey } : {}, limits: options.limits?.coingecko, log: options.log })
+      clients.push(http)
+      provider = coingeckoProvider(http)
+    }
+    opened.set(name, provider)
+    return provider
+  }
+
+  return {
+    providerFor: (asset) => open(config.useMockData ? 'mock' : asset.provider),
+    clients,
+    async close() {
+      for (const provider of [...opened.values()].reverse()) await provider.close().catch(() => {})
+      opened.clear()
+    },
+  }
+}

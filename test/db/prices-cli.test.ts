@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
+import { errorLines, etl } from '../helpers/cli.js'
+import { startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
+
+let tw: TestWarehouse
+let fake: FakeProviders
+
+beforeAll(async () => {
+  tw = await createTestWarehouse()
+  fake = await startFakeProviders()
+})
+
+afterAll(async () => {
+  await fake?.close()
+  await tw?.drop()
+})
+
+const mock = () => ({ ...tw.env, USE_MOCK_DATA: '1' })
+
+describe('etl prices as a subprocess', () => {
+  it('refuses an unknown range with one line and exit 2, before opening anything', async () => {
+    const { code, stderr, stdout } = await etl(['prices', 'historical', '2W', 'AAPL'], mock())
+    expect(code).toBe(2)
+    expect(errorLines(stderr)).toEqual(["etl: RANGE '2W' is not one of 7D 1M 3M 6M YTD 1Y 3Y 5Y MAX"])
+    expect(stdout).toBe('')
+    expect((await etl(['prices', 'show', 'AAPL', '--range', '2D'], mock())).code).toBe(2)
+  })
+
+  it('ingests a range with the mock provider, records the ledger row, and shows it as JSON', async () => {
+    const run = await etl(['prices', 'historical', '1m', 'aapl'], mock())
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/ingest_prices_historical\s+-\s+SUCCESS\s+\d+/)
+    const shown = await etl(['prices', 'show', 'AAPL', '--range', '7D', '--json'], mock())
+    expect(shown.code).toBe(0)
+    const bars = JSON.parse(shown.stdout)
+    expect(bars.length).toBeGreaterThanOrEqual(4)
+    expect(bars[0]).toEqual({ symbol: 'AAPL', t: expect.any(String), date: expect.any(String), open: expect.any(Number), high: expect.any(Number), low: expect.any(Number), close: expect.any(Number), volume: expect.any(Number), vwap: expect.any(Number) })
+    const status = JSON.parse((await etl(['status', '--json', '--job', 'ingest_prices_historical'], mock())).stdout)
+    expect(status[0]).toMatchObject({ status: 'SUCCESS', parameters: { range: '1M', symbols: ['AAPL'] } })
+    expect(JSON.parse((await etl(['prices', 'show', 'NOPE', '--json'], mock())).stdout)).toEqual([])
+  })
+
+  it('exits 1 with a PARTIAL row naming the bad symbol, and never prints the API key', async () => {
+    const env = { ...tw.env, POLYGON_BASE_URL: fake.url, POLYGON_API_KEY: 'pk-very-secret-77' }
+    const { code, stdout, stderr } = await etl(['prices', 'historical', '7D', 'AAPL', 'BROKEN'], env)
+    expect(code).toBe(1)
+    expect(stdout).toMatch(/PARTIAL/)
+    expect(stdout).toMatch(/failed: BROKEN \(polygon GET/)
+    expect(stdout + stderr).not.toContain('pk-very-secret-77')
+  })
+
+  it('says what the cache commands need when REDIS_URL is unset (exit 3)', async () => {
+    const { code, stderr } = await etl(['cache', 'stats'], mock())
+    expect(code).toBe(3)
+    expect(errorLines(stderr)).toEqual(['etl: REDIS_URL is not set; point it at the Redis of the cache (redis://host:6379)'])
+  })
+})
