@@ -1,0 +1,86 @@
+// Scenario `series_all_tenants`: populate_tenant_time_series for every active tenant of the medium
+// demo (all four windows), ours (the series job through the runner: per-tenant calls, SAVEPOINT or
+// own connection, ledger row) against the SQL function called for every tenant in one statement.
+// `node --import tsx bench/series.ts [--quick]` prints one JSON line; bench/index.ts can import it.
+import { sql } from 'kysely'
+import { loadConfig } from '../src/config.js'
+import { migrateUp } from '../src/db/migrate.js'
+import { openPostgres } from '../src/db/postgres.js'
+import { fillDemo } from '../src/demo/generate.js'
+import { loadRegistry } from '../src/engine/registry.js'
+import { newInvocationId, runJob, type RunEnv } from '../src/engine/runner.js'
+import { runSequence } from '../src/engine/sequence.js'
+import { silentLogger } from '../src/log.js'
+import { seriesWindow, SERIES_PERIODS } from '../src/metrics/series.js'
+import { builtinJobsDir } from '../src/paths.js'
+import { result, scratchDatabase, seconds, type BenchResult } from './support.js'
+
+const TODAY = '2025-06-30'
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+export async function seriesAllTenants(quick = false): Promise<BenchResult> {
+  const scratch = await scratchDatabase('series')
+  const database = await openPostgres({ url: scratch.url, role: 'warehouse' })
+  try {
+    await migrateUp(database, 'public')
+    await fillDemo(database, { scale: quick ? 'small' : 'medium', seed: 7, today: TODAY, timezone: 'UTC' })
+    const config = loadConfig({ WAREHOUSE_DATABASE_URL: scratch.url, OLTP_DATABASE_URL: scratch.url, LOG_LEVEL: 'warn' })
+    const env: RunEnv = { config, log: silentLogger, warehouse: database, source: async () => database, invocationId: newInvocationId(), now: () => new Date(`${TODAY}T12:00:00Z`) }
+    const registry = await loadRegistry([builtinJobsDir])
+    await runSequence(env, registry.jobs.filter((j) => j.kind === 'dimension'), undefined)
+    // a year of daily_metrics per tenant (the yearly window reads all of it); the series reads nothing else
+    await sql`insert into daily_metrics (tenant_id, date_key, metric_date, active_learners, sessions, session_minutes, new_learners, homework_submitted)
+      select t.id, to_char(d, 'YYYYMMDD')::int, d::date, 10 + (t.id * 7 + extract(doy from d)::int) % 50, 20 + (t.id * 13 + extract(doy from d)::int) % 90,
+             ((t.id * 17 + extract(doy from d)::int) % 900)::numeric, (t.id + extract(doy from d)::int) % 5, (t.id * 3 + extract(doy from d)::int) % 40
+      from dim_tenant t cross join generate_series(${`${TODAY.slice(0, 4)}-01-01`}::date, ${TODAY}::date, interval '1 day') d
+      where t.is_current`.execute(database.db)
+    const job = registry.get('populate_tenant_time_series')
+    const windows = SERIES_PERIODS.map((p) => seriesWindow(p, TODAY))
+    const { rows: tenants } = await sql<{ n: number }>`select count(*)::int as n from dim_tenant where is_current and is_active`.execute(database.db)
+
+    const ours = async (concurrency: number) => {
+      const outcome = await runJob(env, { job, force: true, parameters: { concurrency } })
+      if (outcome.status !== 'SUCCESS') throw new Error(`series run ended ${outcome.status}: ${outcome.message}`)
+    }
+    const baseline = () =>
+      database.db.transaction().execute(async (trx) => {
+        await sql`select sum(populate_company_metrics_time_series(t.id, w.period, w.from_day, w.to_day))
+          from dim_tenant t
+          cross join (values ${sql.join(windows.map((w) => sql`(${w.period}::text, ${w.from}::date, ${w.to}::date)`))}) as w (period, from_day, to_day)
+          where t.is_current and t.is_active`.execute(trx)
+      })
+    await ours(4) // creates every tenant's schema and table; later runs measure the refresh
+    // a refresh that changes every value, so each run writes as much as the first
+    const touch = () => sql`update daily_metrics set sessions = sessions + 1`.execute(database.db)
+    const runs = quick ? 3 : 5
+    const oursS: number[] = []
+    const serialS: number[] = []
+    const baseS: number[] = []
+    for (let i = 0; i < runs; i++) {
+      await touch()
+      oursS.push((await seconds(() => ours(4))).s)
+      await touch()
+      serialS.push((await seconds(() => ours(1))).s)
+      await touch()
+      baseS.push((await seconds(baseline)).s)
+    }
+    const { rows: written } = await sql<{ n: number }>`select count(*)::int as n from analytics_company_1.metrics_time_series`.execute(database.db)
+    return result({
+      scenario: 'series_all_tenants',
+      ours_s: median(oursS),
+      baseline_s: median(baseS),
+      rows: written[0]!.n * tenants[0]!.n,
+      peak_rss_mb: process.memoryUsage().rss / 2 ** 20,
+      goal: '<= 1.5',
+      note: `${tenants[0]!.n} tenants x 4 windows, concurrency 4; concurrency 1 (one transaction, SAVEPOINT per tenant): ${median(serialS).toFixed(3)}s; median of ${runs}`,
+    })
+  } finally {
+    await database.close()
+    await scratch.drop()
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.stdout.write(`${JSON.stringify(await seriesAllTenants(process.argv.includes('--quick')))}\n`)
+}

@@ -1,0 +1,49 @@
+import { sql, type Kysely } from 'kysely'
+import type { DataSource, MetricDefinition } from './definition.js'
+import { canonical } from './definition.js'
+import type { SourceColumns } from './compile.js'
+
+export interface StoredDefinition {
+  name: string
+  version: number
+  definition: MetricDefinition
+  is_active: boolean
+  created_at: Date
+}
+
+/** A source's real columns from the catalog (the warehouse schema first on the search path). */
+export async function sourceColumns(db: Kysely<any>, source: DataSource): Promise<SourceColumns> {
+  const { rows } = await sql<{ name: string; type: string }>`
+    select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
+    where attrelid = to_regclass(${source}) and attnum > 0 and not attisdropped order by attnum`.execute(db)
+  return new Map(rows.map((r) => [r.name, r.type]))
+}
+
+/**
+ * Stores a definition: version 1 for a new name, version n+1 when it differs from the latest,
+ * nothing when it is the same. Older versions stay.
+ */
+export async function defineMetric(db: Kysely<any>, def: MetricDefinition): Promise<{ version: number; created: boolean }> {
+  const latest = await latestDefinition(db, def.name)
+  if (latest && canonical(latest.definition) === canonical(def)) return { version: latest.version, created: false }
+  const version = (latest?.version ?? 0) + 1
+  await sql`insert into custom_metric_definitions (name, version, description, metric_type, data_source, definition, visibility, is_active)
+    values (${def.name}, ${version}, ${def.description ?? null}, ${def.metricType}, ${def.dataSource}, ${canonical(def)}::jsonb,
+            ${def.visibility}, ${def.isActive})`.execute(db)
+  return { version, created: true }
+}
+
+export async function latestDefinition(db: Kysely<any>, name: string): Promise<StoredDefinition | undefined> {
+  const { rows } = await sql<StoredDefinition>`
+    select name, version, definition, is_active, created_at from custom_metric_definitions
+    where name = ${name} order by version desc limit 1`.execute(db)
+  return rows[0]
+}
+
+/** The latest version of every name. */
+export async function listDefinitions(db: Kysely<any>): Promise<StoredDefinition[]> {
+  const { rows } = await sql<StoredDefinition>`
+    select distinct on (name) name, version, definition, is_active, created_at from custom_metric_definitions
+    order by name, version desc`.execute(db)
+  return rows
+}

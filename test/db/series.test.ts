@@ -1,0 +1,143 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config.js'
+import type { Database } from '../../src/db/database.js'
+import { loadRegistry, type JobRegistry } from '../../src/engine/registry.js'
+import { runJob } from '../../src/engine/runner.js'
+import { readSeries } from '../../src/metrics/series.js'
+import { builtinJobsDir } from '../../src/paths.js'
+import { dateKey, dateRange } from '../../src/time/calendar.js'
+import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
+import { ledgerRows, runEnvFor } from '../helpers/run-env.js'
+
+let tw: TestWarehouse
+let db: Database
+let registry: JobRegistry
+
+beforeAll(async () => {
+  tw = await createTestWarehouse()
+  db = await tw.open()
+  registry = await loadRegistry([builtinJobsDir])
+  await db.exec(`create table dim_tenant (tenant_key bigint generated always as identity, id bigint, name text,
+    is_active boolean, is_current boolean, is_deleted boolean not null default false)`)
+})
+
+afterAll(async () => {
+  await db?.close()
+  await tw?.drop()
+})
+
+beforeEach(async () => {
+  await db.exec(`truncate etl_job_runs, daily_metrics, dim_tenant;
+    drop schema if exists analytics_company_1 cascade; drop schema if exists analytics_company_2 cascade;
+    drop schema if exists analytics_company_3 cascade; drop schema if exists analytics_company_4 cascade;
+    insert into dim_tenant (id, name, is_active, is_current) values
+      (1, 'Acme', true, true), (2, 'Beta', true, true), (3, 'Gone', false, true), (4, 'Old name', true, false), (4, 'Delta', true, true);`)
+})
+
+const job = () => registry.get('populate_tenant_time_series')
+const run = (now: string, parameters: Record<string, unknown> = {}, timezone = 'UTC') =>
+  runJob(runEnvFor(db, loadConfig({ ...tw.env, ETL_TIMEZONE: timezone }), () => new Date(now)), { job: job(), parameters })
+
+/** One daily_metrics row: `sessions` sessions on the day. */
+async function day(tenant: number, date: string, sessions: number) {
+  await sql`insert into daily_metrics (tenant_id, date_key, metric_date, sessions, session_minutes)
+    values (${tenant}, ${dateKey(date)}, ${date}::date, ${sessions}, ${sessions * 10})`.execute(db.db)
+}
+
+async function rows(tenant: number, period: string, seriesName = 'sessions') {
+  const { rows } = await sql<{ ts: string; value: number; running_sum: number; window_start: string; granularity: string }>`
+    select to_char(ts, 'YYYY-MM-DD') as ts, value::float8 as value, running_sum::float8 as running_sum,
+           to_char(window_start, 'YYYY-MM-DD') as window_start, granularity
+    from ${sql.table(`analytics_company_${tenant}.metrics_time_series`)}
+    where period_type = ${period} and series = ${seriesName} order by window_start, ts`.execute(db.db)
+  return rows
+}
+
+describe('populate_tenant_time_series', () => {
+  it('fills every active tenant’s four windows with buckets, values and running sums', async () => {
+    await day(1, '2025-03-30', 2) // Sunday
+    await day(1, '2025-03-31', 3) // Monday
+    await day(1, '2025-04-01', 5) // Tuesday, first day of Q2
+    await day(1, '2025-04-02', 7)
+    const outcome = await run('2025-04-02T12:00:00Z')
+    expect(outcome.status, outcome.message).toBe('SUCCESS')
+    // tenants 1, 2 and 4 (current, active); not 3 (inactive)
+    const { rows: schemas } = await sql<{ n: string }>`
+      select nspname as n from pg_namespace where nspname like 'analytics_company_%' order by 1`.execute(db.db)
+    expect(schemas.map((s) => s.n)).toEqual(['analytics_company_1', 'analytics_company_2', 'analytics_company_4'])
+
+    expect((await rows(1, 'weekly')).map((r) => [r.ts, r.value, r.running_sum])).toEqual([
+      ['2025-03-27', 0, 0], ['2025-03-28', 0, 0], ['2025-03-29', 0, 0], ['2025-03-30', 2, 2],
+      ['2025-03-31', 3, 5], ['2025-04-01', 5, 10], ['2025-04-02', 7, 17],
+    ])
+    expect((await rows(1, 'monthly')).map((r) => [r.ts, r.value, r.running_sum, r.window_start])).toEqual([
+      ['2025-04-01', 5, 5, '2025-04-01'], ['2025-04-02', 7, 12, '2025-04-01'],
+    ])
+    // Q2 starts on a Tuesday: its first week bucket is clipped to the quarter
+    expect((await rows(1, 'quarterly')).map((r) => [r.ts, r.value, r.granularity])).toEqual([['2025-04-01', 12, 'week']])
+    expect((await rows(1, 'yearly')).map((r) => [r.ts, r.value, r.running_sum, r.granularity])).toEqual([
+      ['2025-01-01', 0, 0, 'month'], ['2025-02-01', 0, 0, 'month'], ['2025-03-01', 5, 5, 'month'], ['2025-04-01', 12, 17, 'month'],
+    ])
+    expect((await rows(2, 'monthly')).map((r) => r.value)).toEqual([0, 0])
+    expect(await readSeries(db.db, 1, 'monthly')).toEqual(expect.arrayContaining([
+      { ts: '2025-04-02', series: 'sessions', value: 7, running_sum: 12, granularity: 'day', window_start: '2025-04-01' },
+    ]))
+  })
+
+  it('rolls the weekly window (replacing the previous one) and keeps past monthly windows as history', async () => {
+    for (const d of dateRange('2025-03-25', '2025-04-02')) await day(1, d, 1)
+    await run('2025-03-31T12:00:00Z', { company: 1 })
+    await run('2025-04-02T12:00:00Z', { company: 1 })
+    const weekly = await rows(1, 'weekly')
+    expect(new Set(weekly.map((r) => r.window_start))).toEqual(new Set(['2025-03-27']))
+    expect(weekly).toHaveLength(7)
+    const monthly = await rows(1, 'monthly')
+    expect([...new Set(monthly.map((r) => r.window_start))]).toEqual(['2025-03-01', '2025-04-01'])
+    expect(monthly.filter((r) => r.window_start === '2025-03-01').at(-1)).toMatchObject({ ts: '2025-03-31', running_sum: 7 })
+    // a second run with nothing new rewrites nothing
+    const again = await run('2025-04-02T12:30:00Z', { company: 1 })
+    expect(again.result.rowsInserted).toBe(0)
+  })
+
+  it('takes today in ETL_TIMEZONE: 02:00 UTC on April 1 is still March 31 in New York', async () => {
+    await day(1, '2025-03-31', 4)
+    await run('2025-04-01T02:00:00Z', { company: 1, period: 'monthly' }, 'America/New_York')
+    const monthly = await rows(1, 'monthly')
+    expect(monthly.at(-1)).toMatchObject({ ts: '2025-03-31', window_start: '2025-03-01', value: 4, running_sum: 4 })
+    expect(await rows(1, 'weekly').catch(() => [])).toEqual([])
+  })
+
+  it.each([1, 2])('isolates a tenant whose table is broken (concurrency %i): the run is PARTIAL naming it, the others are written', async (concurrency) => {
+    await day(1, '2025-04-01', 5)
+    await day(2, '2025-04-01', 6)
+    await day(4, '2025-04-01', 8)
+    // tenant 2's series table exists with the wrong shape
+    await db.exec(`create schema analytics_company_2; create table analytics_company_2.metrics_time_series (ts date, series text)`)
+    const outcome = await run('2025-04-01T12:00:00Z', { concurrency })
+    expect(outcome.status).toBe('PARTIAL')
+    expect(outcome.message).toMatch(/tenant 2 \(/)
+    expect(outcome.message).not.toMatch(/tenant [14] \(/)
+    expect((await rows(1, 'monthly')).map((r) => r.value)).toEqual([5])
+    expect((await rows(4, 'monthly')).map((r) => r.value)).toEqual([8])
+    const [ledger] = await ledgerRows(db, 'populate_tenant_time_series')
+    expect(ledger!.status).toBe('PARTIAL')
+    expect(ledger!.failed_units).toEqual([{ unit: 'tenant 2', error: expect.any(String) }])
+
+    // fixed, the next run writes it
+    await db.exec(`drop schema analytics_company_2 cascade`)
+    expect((await run('2025-04-01T12:15:00Z')).status).toBe('SUCCESS')
+    expect((await rows(2, 'monthly')).map((r) => r.value)).toEqual([6])
+  })
+
+  it('refuses a company id or period outside its contract inside the SQL function too', async () => {
+    for (const [args, message] of [
+      [sql`select populate_company_metrics_time_series(0, 'monthly', '2025-01-01', '2025-01-02')`, /positive integer/],
+      [sql`select populate_company_metrics_time_series(-5, 'monthly', '2025-01-01', '2025-01-02')`, /positive integer/],
+      [sql`select populate_company_metrics_time_series(1, 'daily', '2025-01-01', '2025-01-02')`, /weekly, monthly, quarterly or yearly/],
+      [sql`select populate_company_metrics_time_series(1, 'monthly', '2025-01-03', '2025-01-02')`, /reversed/],
+    ] as const) {
+      await expect(args.execute(db.db)).rejects.toThrow(message)
+    }
+  })
+})
