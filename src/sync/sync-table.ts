@@ -1,0 +1,135 @@
+import { sql, type Kysely } from 'kysely'
+import type { JobContext, JobResult } from '../engine/job.js'
+import type { SourceColumn } from '../io/describe.js'
+import { ident, qualified, stagingSchema } from '../io/identifiers.js'
+import { stageRows } from '../io/staging.js'
+import { connectionOf, parseInterval, type TableSyncDefinition } from './definition.js'
+import { chunkOf, createPartitions } from './partitions.js'
+import { postgresSource, type Since, type SyncSource } from './source.js'
+import { prepareTarget, type Storage } from './target.js'
+import { upsertFromStaging } from './upsert.js'
+import { castType, isTimeType, lowerBound, readWatermark, writeWatermark } from './watermark.js'
+
+/**
+ * One run of a table sync, inside the run's transaction:
+ *  1. read the watermark and extract `incrementalColumn >= watermark − lookbackDays` (`>=`:
+ *     at least once; rows read again upsert to the same content and are not rewritten);
+ *  2. stream those rows into a staging table and upsert them into the target by primary key
+ *     (a first or `--full-refresh` load of an unpartitioned target COPYs straight into it);
+ *  3. move the watermark to the largest value loaded, in the same transaction as the rows and
+ *     the ledger's SUCCESS row, so a run that dies anywhere leaves it where it was.
+ */
+export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): Promise<JobResult> {
+  const def = ctx.job.definition as unknown as TableSyncDefinition
+  const fullRefresh = ctx.parameters.fullRefresh === true
+  const source = sourceOverride ?? (await openSource(ctx, def))
+  const columns = await source.describe()
+  const incrementalType = checkColumns(def, columns)
+  const lookbackDays = def.lookbackDays ?? 0
+  if (lookbackDays > 0 && !isTimeType(incrementalType)) {
+    throw new Error(`lookbackDays needs a date or timestamp incrementalColumn; ${def.incrementalColumn} is ${incrementalType}`)
+  }
+
+  // watermarks and partition bounds print as text: one zone for every run, whatever the server's
+  await sql`set local timezone to 'UTC'`.execute(ctx.db)
+  const mark = fullRefresh ? undefined : await readWatermark(ctx.db, ctx.job.name)
+  const since: Since | null =
+    mark?.last_value != null
+      ? { column: def.incrementalColumn, value: await lowerBound(ctx.db, mark.last_value, incrementalType, lookbackDays), type: incrementalType }
+      : null
+  ctx.log.info({ since: since?.value ?? 'everything', fullRefresh }, 'extracting')
+
+  const ddl = ctx.warehouse.concurrent ? ctx.warehouse : ctx.session
+  const state = await prepareTarget({ db: ctx.db, ddl, def, columns, log: ctx.log })
+  const target = ident(def.target)
+  const inc = ident(def.incrementalColumn)
+  const t = castType(incrementalType)
+
+  let counts: { processed: number; inserted: number; updated: number }
+  let newMark: string | null
+  if (state.storage === 'plain' && since === null && (fullRefresh || state.created || (await isEmpty(ctx.db, def.target)))) {
+    // nothing to merge with: the source's COPY goes straight into the target, as fast as a raw pipe
+    if (fullRefresh) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
+    const loaded = await ctx.session.copyIn(`copy ${target} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin`, await source.rows(columns, null))
+    counts = { processed: loaded, inserted: loaded, updated: 0 }
+    newMark = await maxValue(ctx.db, target, inc, t, null)
+  } else {
+    const stagingName = `${stagingSchema(ctx.config.warehouseSchema)}.${ctx.job.name}`
+    const staging = qualified(stagingName)
+    const staged = await stageRows(ctx.session, stagingName, columns, await source.rows(columns, since))
+    if (state.storage === 'native') await partitionsAhead(ctx, def, columns, staging, ddl)
+    // after the partitions: TRUNCATE locks the target, and the partitions are made on another connection
+    if (fullRefresh && !state.created) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
+    const upserted = await upsertFromStaging(ctx.db, { target: def.target, staging, columns, primaryKey: def.primaryKey, newestFirst: def.incrementalColumn, targetEmpty: state.created || fullRefresh })
+    counts = { processed: staged, ...upserted }
+    newMark = await maxValue(ctx.db, staging, inc, t, mark?.last_value ?? null)
+    await ctx.session.exec(`drop table if exists ${staging}`)
+  }
+
+  await writeWatermark(ctx.db, { jobName: ctx.job.name, value: newMark, type: incrementalType, rows: counts.processed, at: ctx.now, setBy: 'sync' })
+  if (def.timePartition) await recordRetention(ctx.db, def, ctx.job.name, state.storage, ctx.now)
+  ctx.log.info({ watermark: newMark, ...counts }, 'synced')
+  return { rowsProcessed: counts.processed, rowsInserted: counts.inserted, rowsUpdated: counts.updated }
+}
+
+async function openSource(ctx: JobContext, def: TableSyncDefinition): Promise<SyncSource> {
+  if (connectionOf(def) === 'bigquery') {
+    const { bigquerySource } = await import('../bigquery/source.js')
+    return bigquerySource(def.source, { log: ctx.log })
+  }
+  return postgresSource(await ctx.source(), def.source)
+}
+
+/** The incremental column's type; the key and incremental columns must be source columns. */
+function checkColumns(def: TableSyncDefinition, columns: readonly SourceColumn[]): string {
+  const names = columns.map((c) => c.name)
+  const wanted = [...def.primaryKey, def.incrementalColumn, ...(def.timePartition ? [def.timePartition.column] : [])]
+  const missing = [...new Set(wanted.filter((c) => !names.includes(c)))]
+  if (missing.length) throw new Error(`the source has no column ${missing.join(', ')} (it has ${names.join(', ')})`)
+  if (def.timePartition) {
+    const type = columns.find((c) => c.name === def.timePartition!.column)!.type
+    if (!isTimeType(type)) throw new Error(`timePartition.column ${def.timePartition.column} must be a date or timestamp; it is ${type}`)
+  }
+  return columns.find((c) => c.name === def.incrementalColumn)!.type
+}
+
+async function isEmpty(db: Kysely<any>, table: string): Promise<boolean> {
+  const { rows } = await sql<{ empty: boolean }>`select not exists (select 1 from ${sql.table(table)}) as empty`.execute(db)
+  return rows[0]!.empty
+}
+
+/** The largest incremental value in `table`, never below the previous watermark (rows may have been deleted at the source). */
+async function maxValue(db: Kysely<any>, table: string, column: string, type: string, previous: string | null): Promise<string | null> {
+  const { rows } = await sql<{ value: string | null }>`
+    select greatest(max(${sql.raw(column)}), ${previous}::text::${sql.raw(type)})::text as value from ${sql.raw(table)}`.execute(db)
+  return rows[0]!.value
+}
+
+/**
+ * The chunks the staged rows fall in, plus now's and the next one, so rows written between
+ * runs find a partition. Only chunks that hold rows: old data does not fill the years up to now
+ * with empty partitions.
+ */
+async function partitionsAhead(ctx: JobContext, def: TableSyncDefinition, columns: readonly SourceColumn[], staging: string, ddl: { exec(s: string): Promise<void> }) {
+  const part = def.timePartition!
+  const { rows } = await sql<{ day: string }>`
+    select distinct ${sql.raw(ident(part.column))}::date::text as day from ${sql.raw(staging)} where ${sql.raw(ident(part.column))} is not null`.execute(ctx.db)
+  const chunk = parseInterval(part.chunk)
+  const now = chunkOf(ctx.now.toISOString().slice(0, 10), chunk)
+  const wanted = new Map([now, chunkOf(now.to, chunk), ...rows.map((r) => chunkOf(r.day, chunk))].map((c) => [c.from, c]))
+  const type = columns.find((c) => c.name === part.column)!.type
+  const chunks = [...wanted.values()].sort((a, b) => a.from.localeCompare(b.from))
+  const created = await createPartitions(ddl, ctx.db, def.target, type, chunks)
+  if (created.length) ctx.log.info({ partitions: created.length, first: created[0], last: created.at(-1) }, `created partitions of ${def.target}`)
+}
+
+async function recordRetention(db: Kysely<any>, def: TableSyncDefinition, jobName: string, storage: Storage, now: Date): Promise<void> {
+  const part = def.timePartition!
+  await sql`
+    insert into etl_retention_policies (table_name, job_name, time_column, chunk_interval, retention, storage, updated_at)
+    values (${def.target}, ${jobName}, ${part.column}, ${parseInterval(part.chunk).sql}, ${parseInterval(part.retention).sql}::interval,
+            ${storage === 'timescaledb' ? 'timescaledb' : 'native'}, ${now})
+    on conflict (table_name) do update
+    set job_name = excluded.job_name, time_column = excluded.time_column, chunk_interval = excluded.chunk_interval,
+        retention = excluded.retention, storage = excluded.storage, updated_at = excluded.updated_at`.execute(db)
+}

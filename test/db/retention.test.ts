@@ -1,0 +1,120 @@
+import { sql } from 'kysely'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { Database } from '../../src/db/database.js'
+import { validateJob } from '../../src/engine/registry.js'
+import { runJob } from '../../src/engine/runner.js'
+import { applyRetention } from '../../src/sync/retention.js'
+import { chunkOf, chunksBetween } from '../../src/sync/partitions.js'
+import { parseInterval } from '../../src/sync/definition.js'
+import { useTestDatabases, type TestWarehouse } from '../helpers/db.js'
+import { customJob, ledgerRows, runEnvFor } from '../helpers/run-env.js'
+
+let tw: TestWarehouse
+let db: Database
+let src: Database
+
+useTestDatabases((t) => ({ tw, db, src } = t))
+
+beforeEach(async () => {
+  await db.exec('drop table if exists events_copy; truncate etl_job_runs; truncate etl_watermarks; truncate etl_retention_policies;')
+  await src.exec(`drop table if exists src_events;
+    create table src_events (day date not null, id int not null, v int, primary key (day, id));`)
+})
+
+const syncJob = (retention = '4 weeks') =>
+  validateJob(
+    {
+      kind: 'table-sync',
+      name: 'sync_table_events',
+      source: { table: 'public.src_events' },
+      target: 'events_copy',
+      primaryKey: ['day', 'id'],
+      incrementalColumn: 'day',
+      lookbackDays: 2,
+      timePartition: { column: 'day', chunk: '7 days', retention },
+    },
+    'test/sync_table_events.ts',
+  )
+
+const retentionJob = () => customJob('retention', applyRetention, { partition: 'none' })
+
+async function partitions(): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`
+    select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    where i.inhparent = 'events_copy'::regclass order by 1`.execute(db.db)
+  return rows.map((r) => r.name)
+}
+
+describe('time-partitioned sync targets (native range partitions: no TimescaleDB here)', () => {
+  it('aligns weekly chunks on Mondays and monthly chunks on month starts', () => {
+    expect(chunkOf('2025-03-19', parseInterval('7 days'))).toEqual({ from: '2025-03-17', to: '2025-03-24' })
+    expect(chunkOf('2025-03-17', parseInterval('1 week'))).toEqual({ from: '2025-03-17', to: '2025-03-24' })
+    expect(chunkOf('2025-03-19', parseInterval('1 month'))).toEqual({ from: '2025-03-01', to: '2025-04-01' })
+    expect(chunkOf('2025-05-19', parseInterval('3 months'))).toEqual({ from: '2025-04-01', to: '2025-07-01' })
+    expect(chunkOf('1969-12-31', parseInterval('1 day'))).toEqual({ from: '1969-12-31', to: '1970-01-01' })
+    expect(chunksBetween('2025-03-01', '2025-03-19', parseInterval('7 days')).map((c) => c.from)).toEqual([
+      '2025-02-24', '2025-03-03', '2025-03-10', '2025-03-17',
+    ])
+  })
+
+  it('creates the target partitioned by the time column, with partitions for the rows and ahead of now', async () => {
+    await sql`insert into src_events select '2025-02-03'::date + g, g, g from generate_series(0, 40) g`.execute(src.db)
+    const outcome = await runJob(runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src), { job: syncJob() })
+    expect(outcome.status, outcome.message).toBe('SUCCESS')
+    expect(outcome.result).toMatchObject({ rowsProcessed: 41, rowsInserted: 41 })
+    // rows from Mon 02-03 to 03-15, now 03-20: chunks up to and including the one after now's
+    expect(await partitions()).toEqual([
+      'events_copy_p20250203', 'events_copy_p20250210', 'events_copy_p20250217', 'events_copy_p20250224',
+      'events_copy_p20250303', 'events_copy_p20250310', 'events_copy_p20250317', 'events_copy_p20250324',
+    ])
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from events_copy_p20250210`.execute(db.db)
+    expect(rows[0]!.n).toBe(7)
+    const { rows: policy } = await sql`select table_name, time_column, chunk_interval, retention::text, storage from etl_retention_policies`.execute(db.db)
+    expect(policy).toEqual([{ table_name: 'events_copy', time_column: 'day', chunk_interval: '7 days', retention: '28 days', storage: 'native' }])
+  })
+
+  it('retention drops exactly the partitions whose rows are all past retention, and reports them in the ledger', async () => {
+    await sql`insert into src_events select '2025-02-03'::date + g, g, g from generate_series(0, 40) g`.execute(src.db)
+    const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src)
+    expect((await runJob(env, { job: syncJob() })).status).toBe('SUCCESS')
+    // now 03-20 06:00 − 28 days = 02-20 06:00: the 02-03 and 02-10 weeks end before it; 02-17 (ends 02-24) straddles it and stays
+    const outcome = await runJob(env, { job: retentionJob() })
+    expect(outcome.status, outcome.message).toBe('SUCCESS')
+    expect(outcome.result).toMatchObject({ rowsProcessed: 2, rowsDeleted: 14 })
+    expect((await partitions())[0]).toBe('events_copy_p20250217')
+    expect(await partitions()).toHaveLength(6)
+    const { rows } = await sql<{ first: string }>`select min(day)::text as first from events_copy`.execute(db.db)
+    expect(rows[0]!.first).toBe('2025-02-17')
+    const [ledger] = await ledgerRows(db, 'retention')
+    expect(ledger).toMatchObject({ status: 'SUCCESS', rows_deleted: 14, rows_processed: 2 })
+    // nothing more to drop the same day
+    expect((await runJob(env, { job: retentionJob() })).result).toMatchObject({ rowsProcessed: 0, rowsDeleted: 0 })
+  })
+
+  it('an incremental sync after retention upserts into the remaining partitions and creates the new ones', async () => {
+    await sql`insert into src_events select '2025-02-03'::date + g, g, g from generate_series(0, 40) g`.execute(src.db)
+    const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src)
+    await runJob(env, { job: syncJob() })
+    await runJob(env, { job: retentionJob() })
+    await sql`insert into src_events values ('2025-04-02', 1, 1); update src_events set v = -1 where day = '2025-03-14'`.execute(src.db)
+    const later = runEnvFor(db, tw.config, () => new Date('2025-04-02T06:00:00Z'), src)
+    const outcome = await runJob(later, { job: syncJob() })
+    expect(outcome.status, outcome.message).toBe('SUCCESS')
+    // window: watermark 03-15 − 2 days = 03-13: rows 03-13, 03-14, 03-15 and the new one
+    expect(outcome.result).toMatchObject({ rowsProcessed: 4, rowsInserted: 1, rowsUpdated: 1 })
+    expect(await partitions()).toContain('events_copy_p20250407')
+  })
+
+  it('a failed drop rolls back with the run and leaves every partition', async () => {
+    await sql`insert into src_events select '2025-02-03'::date + g, g, g from generate_series(0, 40) g`.execute(src.db)
+    const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src)
+    await runJob(env, { job: syncJob() })
+    const before = await partitions()
+    const failing = customJob('retention', async (ctx) => {
+      await applyRetention(ctx)
+      throw new Error('simulated failure after the drops')
+    }, { partition: 'none' })
+    expect((await runJob(env, { job: failing })).status).toBe('FAILED')
+    expect(await partitions()).toEqual(before)
+  })
+})

@@ -1,0 +1,271 @@
+import { sql } from 'kysely'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { Database } from '../../src/db/database.js'
+import { validateJob } from '../../src/engine/registry.js'
+import { runJob } from '../../src/engine/runner.js'
+import { readWatermark } from '../../src/sync/watermark.js'
+import { useTestDatabases, type TestWarehouse } from '../helpers/db.js'
+import { ledgerRows, runEnvFor } from '../helpers/run-env.js'
+
+let tw: TestWarehouse
+let db: Database
+let src: Database
+
+useTestDatabases((t) => ({ tw, db, src } = t))
+
+beforeEach(async () => {
+  await db.exec('drop table if exists orders_copy; drop table if exists other_copy; truncate etl_job_runs; truncate etl_watermarks;')
+  await src.exec(`drop table if exists src_orders; drop table if exists src_other;
+    create table src_orders (id bigint primary key, customer text not null, amount numeric(10,2), updated_at timestamptz not null);
+    create table src_other (id int primary key, label text, day date not null);`)
+})
+
+const NOW = new Date('2025-03-20T12:00:00Z')
+
+function syncJob(extra: Record<string, unknown> = {}) {
+  return validateJob(
+    {
+      kind: 'table-sync',
+      name: 'sync_table_orders',
+      source: { table: 'public.src_orders' },
+      target: 'orders_copy',
+      primaryKey: ['id'],
+      incrementalColumn: 'updated_at',
+      lookbackDays: 7,
+      ...extra,
+    },
+    'test/sync_table_orders.ts',
+  )
+}
+
+const otherJob = () =>
+  validateJob(
+    { kind: 'table-sync', name: 'sync_table_other', source: { table: 'public.src_other' }, target: 'other_copy', primaryKey: ['id'], incrementalColumn: 'day' },
+    'test/sync_table_other.ts',
+  )
+
+async function sync(job = syncJob(), parameters: Record<string, unknown> = {}) {
+  return runJob(runEnvFor(db, tw.config, () => NOW, src), { job, parameters })
+}
+
+async function syncOk(job = syncJob(), parameters: Record<string, unknown> = {}) {
+  const outcome = await sync(job, parameters)
+  expect(outcome.status, outcome.message).toBe('SUCCESS')
+  return outcome.result
+}
+
+const upsert = (id: number, customer: string, amount: number | null, updatedAt: string) =>
+  sql`insert into src_orders values (${id}, ${customer}, ${amount}, ${updatedAt}::timestamptz)
+      on conflict (id) do update set customer = excluded.customer, amount = excluded.amount, updated_at = excluded.updated_at`.execute(src.db)
+
+async function target() {
+  const { rows } = await sql<{ id: number; customer: string; amount: string | null }>`
+    select id, customer, amount::text as amount from orders_copy order by id`.execute(db.db)
+  return rows
+}
+
+async function mark(job = 'sync_table_orders') {
+  await db.exec("set timezone to 'UTC'")
+  return (await readWatermark(db.db, job))?.last_value ?? null
+}
+
+describe('table sync (PostgreSQL source)', () => {
+  it('creates the target from the source column types with the primary key, loads everything, and sets the watermark to the max', async () => {
+    await upsert(1, 'ada', 10.5, '2025-03-01T00:00Z')
+    await upsert(2, 'bo', null, '2025-03-10T00:00Z')
+    const result = await syncOk()
+    expect(result).toMatchObject({ rowsProcessed: 2, rowsInserted: 2, rowsUpdated: 0 })
+    expect(await target()).toEqual([
+      { id: 1, customer: 'ada', amount: '10.50' },
+      { id: 2, customer: 'bo', amount: null },
+    ])
+    const { rows } = await sql<{ name: string; type: string }>`
+      select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
+      where attrelid = 'orders_copy'::regclass and attnum > 0 and not attisdropped order by attnum`.execute(db.db)
+    expect(rows).toEqual([
+      { name: 'id', type: 'bigint' },
+      { name: 'customer', type: 'text' },
+      { name: 'amount', type: 'numeric(10,2)' },
+      { name: 'updated_at', type: 'timestamp with time zone' },
+    ])
+    const { rows: pk } = await sql<{ def: string }>`
+      select pg_get_constraintdef(oid) as def from pg_constraint where conrelid = 'orders_copy'::regclass and contype = 'p'`.execute(db.db)
+    expect(pk).toEqual([{ def: 'PRIMARY KEY (id)' }])
+    expect(await mark()).toBe('2025-03-10 00:00:00+00')
+    const [ledger] = await ledgerRows(db, 'sync_table_orders')
+    expect(ledger).toMatchObject({ status: 'SUCCESS', target_date: null, rows_processed: 2, rows_inserted: 2 })
+  })
+
+  it('picks up inserts and updates inside the lookback and nothing else', async () => {
+    await upsert(1, 'old', 1, '2025-02-01T00:00Z') // far before the window
+    await upsert(2, 'edge', 2, '2025-03-03T00:00Z') // exactly watermark − 7 days: read again (>=)
+    await upsert(3, 'recent', 3, '2025-03-08T00:00Z')
+    await upsert(4, 'last', 4, '2025-03-10T00:00Z') // the watermark
+    await syncOk()
+    // an edit that kept its old updated_at, outside the window: not seen, by design
+    await sql`update src_orders set customer = 'old-edited' where id = 1`.execute(src.db)
+    // a late correction inside the window, an edit at the watermark itself, and a new row
+    await sql`update src_orders set amount = 30 where id = 3`.execute(src.db)
+    await sql`update src_orders set customer = 'last-edited' where id = 4`.execute(src.db)
+    await upsert(5, 'new', 5, '2025-03-12T00:00Z')
+    const result = await syncOk()
+    // read: 2 (at the bound), 3, 4, 5; written: 5 inserted, 3 and 4 updated; 2 unchanged, not rewritten
+    expect(result).toMatchObject({ rowsProcessed: 4, rowsInserted: 1, rowsUpdated: 2 })
+    expect(await target()).toEqual([
+      { id: 1, customer: 'old', amount: '1.00' },
+      { id: 2, customer: 'edge', amount: '2.00' },
+      { id: 3, customer: 'recent', amount: '30.00' },
+      { id: 4, customer: 'last-edited', amount: '4.00' },
+      { id: 5, customer: 'new', amount: '5.00' },
+    ])
+    expect(await mark()).toBe('2025-03-12 00:00:00+00')
+    // nothing changed: the window (from 03-05: rows 3, 4, 5) is read again, nothing is written
+    expect(await syncOk()).toMatchObject({ rowsProcessed: 3, rowsInserted: 0, rowsUpdated: 0 })
+  })
+
+  it('never moves the watermark backwards when the newest rows are deleted at the source', async () => {
+    await upsert(1, 'a', 1, '2025-03-01T00:00Z')
+    await upsert(2, 'b', 2, '2025-03-15T00:00Z')
+    await syncOk()
+    await sql`delete from src_orders where id = 2`.execute(src.db)
+    await syncOk()
+    expect(await mark()).toBe('2025-03-15 00:00:00+00')
+  })
+
+  it('leaves the watermark and the target as they were when the run fails between extract and commit', async () => {
+    await upsert(1, 'a', 1, '2025-03-01T00:00Z')
+    await syncOk()
+    await upsert(2, 'b', 2, '2025-03-15T00:00Z')
+    // the last step before commit fails: the watermark write itself
+    await db.exec(`create or replace function fail_watermark() returns trigger language plpgsql as $$
+        begin raise exception 'simulated crash before commit'; end $$;
+      create trigger fail_watermark before insert or update on etl_watermarks for each row execute function fail_watermark();`)
+    try {
+      const failed = await sync()
+      expect(failed.status).toBe('FAILED')
+      expect(failed.message).toMatch(/simulated crash before commit/)
+    } finally {
+      await db.exec('drop trigger fail_watermark on etl_watermarks; drop function fail_watermark();')
+    }
+    expect(await mark()).toBe('2025-03-01 00:00:00+00')
+    expect((await target()).map((r) => r.id)).toEqual([1])
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_tables where schemaname = 'staging' and tablename = 'sync_table_orders'`.execute(db.db)
+    expect(rows[0]!.n).toBe(0)
+    // the next run picks the row up: nothing was lost
+    expect(await syncOk()).toMatchObject({ rowsInserted: 1 })
+    expect(await mark()).toBe('2025-03-15 00:00:00+00')
+  })
+
+  it('--full-refresh reloads the named table from scratch and leaves the other tables and watermarks alone', async () => {
+    await upsert(1, 'a', 1, '2025-03-01T00:00Z')
+    await upsert(2, 'b', 2, '2025-03-15T00:00Z')
+    await sql`insert into src_other values (1, 'x', '2025-03-01'), (2, 'y', '2025-03-02')`.execute(src.db)
+    await syncOk()
+    await syncOk(otherJob())
+    const otherBefore = await readWatermark(db.db, 'sync_table_other')
+    // a deleted row and an edit outside the window: only a full refresh sees them
+    await sql`delete from src_orders where id = 2`.execute(src.db)
+    await sql`update src_orders set customer = 'a2' where id = 1`.execute(src.db)
+    await sql`delete from src_other where id = 2`.execute(src.db)
+    const result = await syncOk(syncJob(), { fullRefresh: true })
+    expect(result).toMatchObject({ rowsProcessed: 1, rowsInserted: 1 })
+    expect(await target()).toEqual([{ id: 1, customer: 'a2', amount: '1.00' }])
+    expect(await mark()).toBe('2025-03-01 00:00:00+00')
+    expect(await readWatermark(db.db, 'sync_table_other')).toEqual(otherBefore)
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from other_copy`.execute(db.db)
+    expect(rows[0]!.n).toBe(2)
+  })
+
+  it('syncs from a query, with a date incremental column and no lookback', async () => {
+    await sql`insert into src_other values (1, 'x', '2025-03-01'), (2, 'y', '2025-03-02')`.execute(src.db)
+    const job = validateJob(
+      {
+        kind: 'table-sync',
+        name: 'sync_table_other_q',
+        source: { query: 'select id, upper(label) as label, day from src_other where id < 100' },
+        target: 'other_copy',
+        primaryKey: ['id'],
+        incrementalColumn: 'day',
+      },
+      'test/sync_table_other_q.ts',
+    )
+    await syncOk(job)
+    await sql`insert into src_other values (3, 'z', '2025-03-02'), (4, 'w', '2025-02-01')`.execute(src.db)
+    expect(await syncOk(job)).toMatchObject({ rowsProcessed: 2, rowsInserted: 1, rowsUpdated: 0 })
+    const { rows } = await sql<{ id: number; label: string }>`select id, label from other_copy order by id`.execute(db.db)
+    expect(rows).toEqual([
+      { id: 1, label: 'X' },
+      { id: 2, label: 'Y' },
+      { id: 3, label: 'Z' },
+    ])
+    expect(await mark('sync_table_other_q')).toBe('2025-03-02')
+  })
+
+  it('refuses lookbackDays on a column that is not a date or a timestamp', async () => {
+    await sql`insert into src_orders values (1, 'a', 1, now())`.execute(src.db)
+    const outcome = await sync(syncJob({ incrementalColumn: 'id', lookbackDays: 3 }))
+    expect(outcome.status).toBe('FAILED')
+    expect(outcome.message).toMatch(/lookbackDays needs a date or timestamp incrementalColumn; id is bigint/)
+  })
+})
+
+describe('table sync: schema drift', () => {
+  beforeEach(async () => {
+    await upsert(1, 'a', 1, '2025-03-01T00:00Z')
+    await syncOk()
+  })
+
+  it('adds a column the source gained, and fills it for the rows it reads', async () => {
+    await src.exec(`alter table src_orders add column region text; update src_orders set region = 'eu', updated_at = '2025-03-16T00:00Z'`)
+    await syncOk()
+    const { rows } = await sql<{ region: string }>`select region from orders_copy`.execute(db.db)
+    expect(rows).toEqual([{ region: 'eu' }])
+  })
+
+  it('fails clearly, writing nothing, when a source column was dropped', async () => {
+    await src.exec('alter table src_orders drop column amount')
+    const outcome = await sync()
+    expect(outcome.status).toBe('FAILED')
+    expect(outcome.message).toMatch(/the source no longer has column amount that orders_copy has/)
+    expect(await mark()).toBe('2025-03-01 00:00:00+00')
+  })
+
+  it('fails clearly when a source column changed type', async () => {
+    await src.exec('alter table src_orders alter column customer type integer using length(customer)')
+    const outcome = await sync()
+    expect(outcome.status).toBe('FAILED')
+    expect(outcome.message).toMatch(/source column customer is now integer \(orders_copy has text\)/)
+  })
+
+  it('fails clearly when the primary key is not a source column', async () => {
+    const outcome = await sync(syncJob({ primaryKey: ['order_id'] }))
+    expect(outcome.status).toBe('FAILED')
+    expect(outcome.message).toMatch(/the source has no column order_id/)
+  })
+})
+
+describe('table sync job files', () => {
+  it('names the field that is wrong', () => {
+    expect(() => validateJob({ kind: 'table-sync', source: { table: 'public.x' }, target: 'x', primaryKey: ['id'] }, 'jobs/x.ts')).toThrow(
+      /x\.ts: field 'incrementalColumn'/,
+    )
+    expect(() =>
+      validateJob(
+        { kind: 'table-sync', source: { table: 'public.x' }, target: 'x', primaryKey: ['id'], incrementalColumn: 'ts', timePartition: { column: 'ts', chunk: '7 days', retention: '2 years' } },
+        'jobs/x.ts',
+      ),
+    ).toThrow(/field 'timePartition.column' must be one of the primaryKey columns/)
+    expect(() =>
+      validateJob(
+        { kind: 'table-sync', source: { table: 'public.x' }, target: 'x', primaryKey: ['id', 'ts'], incrementalColumn: 'ts', timePartition: { column: 'ts', chunk: 'weekly', retention: '2 years' } },
+        'jobs/x.ts',
+      ),
+    ).toThrow(/field 'timePartition.chunk' must be an interval such as '7 days'/)
+  })
+
+  it('is not part of etl run by default and has no partition', () => {
+    const job = syncJob()
+    expect(job.partition).toBe('none')
+    expect(job.pipeline).toBe(false)
+  })
+})
