@@ -14,7 +14,6 @@ export type EtlErrorCode =
   | 'BAD_JOB_FILE'
   | 'JOB_CYCLE'
   | 'BAD_INPUT'
-  | 'NOT_IMPLEMENTED'
   // exit 3: the environment is not usable
   | 'DB_UNREACHABLE'
   | 'PENDING_MIGRATIONS'
@@ -32,7 +31,6 @@ const EXIT_CODES: Record<EtlErrorCode, 1 | 2 | 3> = {
   BAD_JOB_FILE: 2,
   JOB_CYCLE: 2,
   BAD_INPUT: 2,
-  NOT_IMPLEMENTED: 2,
   DB_UNREACHABLE: 3,
   PENDING_MIGRATIONS: 3,
   CONFIG: 3,

@@ -10,6 +10,7 @@ export function registerLedgerCommands(program: Command): void {
     .option('--job <name>', 'only this job')
     .option('--limit <N>', 'how many rows', positiveInt('--limit', 100_000), 20)
     .option('--json', 'print an array of ledger rows with the table’s column names')
+    .option('--summary', 'the daily success rate of the last 7 days instead (with --json: an array of days)')
     .action(async (options, command) => (await actions()).showStatus(options, command))
 
   program

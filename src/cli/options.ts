@@ -1,5 +1,4 @@
 import { InvalidArgumentError } from 'commander'
-import { EtlError } from '../errors.js'
 import { parseDate, type IsoDate } from '../time/calendar.js'
 
 /*
@@ -30,10 +29,6 @@ export function list(value: string): string[] {
 
 export function setExitCode(code: number): void {
   process.exitCode = Math.max(Number(process.exitCode ?? 0), code)
-}
-
-export function notImplemented(what: string, issue: string): never {
-  throw new EtlError('NOT_IMPLEMENTED', `'etl ${what}' is not available in this version yet (${issue}); 'etl --help' lists what works`)
 }
 
 /** A plain text table: columns padded to their widest cell. */

@@ -1,9 +1,12 @@
 import { Command, Option } from 'commander'
 import { registerAdminCommands } from './admin-commands.js'
 import { positiveInt } from './options.js'
-import { registerLaterCommands } from './later-commands.js'
 import { registerLedgerCommands } from './ledger-commands.js'
+import { registerPricesCommands } from './prices-commands.js'
+import { registerMetricsCommands } from './metrics-commands.js'
+import { registerOpsCommands } from './ops-commands.js'
 import { registerRunCommands } from './run-commands.js'
+import { registerSyncCommands } from './sync-commands.js'
 
 /** The `etl` program: flags become options objects and the same functions a library user calls. */
 export function buildProgram(): Command {
@@ -27,6 +30,9 @@ export function buildProgram(): Command {
   registerRunCommands(program)
   registerLedgerCommands(program)
   registerAdminCommands(program)
-  registerLaterCommands(program)
+  registerMetricsCommands(program)
+  registerOpsCommands(program)
+  registerSyncCommands(program)
+  registerPricesCommands(program)
   return program
 }

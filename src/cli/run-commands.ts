@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import type { RunOptions, Selection } from './actions/run.js'
 import { dateOption, list, positiveInt } from './options.js'
 
@@ -54,6 +54,7 @@ export function registerRunCommands(program: Command): void {
     .requiredOption('--to <YYYY-MM-DD>', 'last day (included)', dateOption('--to'))
     .option('--jobs <a,b>', 'only these jobs (default: the daily pipeline)', list)
     .option('--concurrency <N>', 'days at once (1 on the embedded database)', positiveInt('--concurrency', 64), 1)
+    .option('--shard <i/n>', 'only shard i (0-based) of n contiguous slices of the days; i defaults to JOB_COMPLETION_INDEX (--shard /4)', shardOption)
     .addOption(forceFlag())
     .addOption(dryRunFlag())
     .action(async (options, command) => (await actions()).runBackfill(options, command))
@@ -66,4 +67,17 @@ export function registerRunCommands(program: Command): void {
     .option('--from <YYYY-MM-DD>', 'with --failed: first day', dateOption('--from'))
     .option('--to <YYYY-MM-DD>', 'with --failed: last day', dateOption('--to'))
     .action(async (options, command) => (await actions()).runRetry(options, command))
+}
+
+/** --shard i/n: 0 <= i < n; without i (`/n`), i is JOB_COMPLETION_INDEX, as in a Kubernetes Indexed Job. */
+function shardOption(value: string): { index: number; count: number } {
+  const match = /^(\d*)\/(\d+)$/.exec(value)
+  const index = match?.[1] === '' ? process.env.JOB_COMPLETION_INDEX : match?.[1]
+  if (match?.[1] === '' && !/^\d+$/.test(index ?? '')) {
+    throw new InvalidArgumentError(`has no shard index and JOB_COMPLETION_INDEX is ${index === undefined ? 'not set' : `'${index}'`}; write i/n`)
+  }
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 1000 || Number(index) >= Number(match[2])) {
+    throw new InvalidArgumentError('must be i/n with 0 <= i < n <= 1000, such as 0/4')
+  }
+  return { index: Number(index), count: Number(match[2]) }
 }

@@ -73,6 +73,7 @@ export async function fillDemo(source: Database, options: DemoOptions): Promise<
   })
   // fresh statistics, or the first pipeline run plans its joins for empty tables
   if (created) await sql`analyze ${sql.join(TABLES.map(([table]) => sql.table(table)))}`.execute(source.db)
+  await (await import('./dashboard.js')).fillDashboard(source, plan) // the dashboard tables the example table syncs read
   return { created, counts: await countRows(source.db) }
 }
 

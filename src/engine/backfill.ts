@@ -2,7 +2,7 @@ import pLimit from 'p-limit'
 import { addDays, dateRange, periodStart, type IsoDate } from '../time/calendar.js'
 import type { RegisteredJob } from './job.js'
 import { pairKey, successfulPairs } from './ledger.js'
-import { assertRunnable, type RunEnv, type RunOutcome } from './runner.js'
+import type { RunEnv, RunOutcome } from './runner.js'
 import { runSequence } from './sequence.js'
 
 export interface BackfillOptions {
@@ -12,6 +12,8 @@ export interface BackfillOptions {
   concurrency?: number
   force?: boolean
   dryRun?: boolean
+  /** Only this shard's share of the days: `index` of `count` contiguous slices (`etl backfill --shard i/n`). */
+  shard?: Shard
   /** Told the number of (job, partition) pairs once planned, then once per finished pair. */
   onPlan?: (plan: BackfillPlan) => void
   onOutcome?: (outcome: RunOutcome) => void
@@ -20,11 +22,28 @@ export interface BackfillOptions {
 export interface BackfillPlan {
   /** Jobs without a partition: run once, before the days. */
   readonly once: readonly RegisteredJob[]
+  /** Jobs without a partition that depend on dated ones (tenant series): run once, after the days. */
+  readonly last: readonly RegisteredJob[]
   /** Per day, the dated jobs still to run there, in dependency order. */
   readonly days: ReadonlyArray<{ date: IsoDate; jobs: readonly RegisteredJob[] }>
   /** Pairs already SUCCESS, left alone (without --force). */
   readonly alreadyDone: number
   readonly total: number
+}
+
+export interface Shard {
+  readonly index: number
+  readonly count: number
+}
+
+/**
+ * The days of shard `index` of `count`: contiguous, sizes differing by at most one. Jobs without
+ * partition run in shard 0 only.
+ */
+export function shardDays(days: readonly IsoDate[], shard: Shard): Set<IsoDate> {
+  const start = Math.floor((shard.index * days.length) / shard.count)
+  const end = Math.floor(((shard.index + 1) * days.length) / shard.count)
+  return new Set(days.slice(start, end))
 }
 
 export interface BackfillSummary {
@@ -38,9 +57,13 @@ export interface BackfillSummary {
  */
 export async function planBackfill(env: RunEnv, options: BackfillOptions): Promise<BackfillPlan> {
   const days = dateRange(options.from, options.to)
-  options.jobs.forEach(assertRunnable)
-  const once = options.jobs.filter((j) => j.partition === 'none')
+  const mine = options.shard ? shardDays(days, options.shard) : undefined
+  const undated = options.jobs.filter((j) => j.partition === 'none' && !(options.shard && options.shard.index > 0))
   const dated = options.jobs.filter((j) => j.partition !== 'none')
+  // an undated job that reads what the days build (tenant series after the rollups) runs after them
+  const readsDays = dependsOnAny(options.jobs, new Set(dated.map((j) => j.name)))
+  const once = undated.filter((j) => !readsDays.has(j.name))
+  const last = undated.filter((j) => readsDays.has(j.name))
   const done = options.force
     ? new Set<string>()
     : // a week or month partition may start up to a month before the range's first day
@@ -54,6 +77,7 @@ export async function planBackfill(env: RunEnv, options: BackfillOptions): Promi
   const plan = days.map((date) => ({
     date,
     jobs: dated.filter((job) => {
+      if (mine && !mine.has(date)) return false
       const key = pairKey(job.name, periodStart(date, job.partition as 'day'))
       if (lastDayOf.get(key) !== date) return false
       if (done.has(key)) {
@@ -63,8 +87,18 @@ export async function planBackfill(env: RunEnv, options: BackfillOptions): Promi
       return true
     }),
   }))
-  const total = once.length + plan.reduce((n, d) => n + d.jobs.length, 0)
-  return { once, days: plan.filter((d) => d.jobs.length > 0), alreadyDone, total }
+  const total = once.length + last.length + plan.reduce((n, d) => n + d.jobs.length, 0)
+  return { once, days: plan.filter((d) => d.jobs.length > 0), last, alreadyDone, total }
+}
+
+/** Names of the jobs that depend, directly or through others, on any of `targets`. */
+function dependsOnAny(jobs: readonly RegisteredJob[], targets: Set<string>): Set<string> {
+  const found = new Set<string>()
+  // jobs are in dependency order, so one pass sees every dependency before its dependents
+  for (const job of jobs) {
+    if (job.dependsOn.some((d) => targets.has(d) || found.has(d))) found.add(job.name)
+  }
+  return found
 }
 
 /**
@@ -88,5 +122,6 @@ export async function backfill(env: RunEnv, options: BackfillOptions): Promise<B
   const concurrency = env.warehouse.concurrent ? Math.max(1, options.concurrency ?? 1) : 1
   const limit = pLimit(concurrency)
   await Promise.all(plan.days.map((day) => limit(() => runSequence(env, day.jobs, day.date, sequenceOptions))))
+  await runSequence(env, plan.last, undefined, sequenceOptions)
   return { plan, outcomes }
 }

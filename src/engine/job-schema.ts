@@ -18,6 +18,7 @@ export const JobCommonSchema = z.looseObject({
   dependsOn: z.array(z.string().regex(JOB_NAME, 'must name a job')).optional(),
   partition: z.enum(['day', 'week', 'month', 'none']).optional(),
   pipeline: z.boolean().optional(),
+  deadline: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time of day written HH:MM, such as '06:00'").optional(),
 })
 
 /** `dependsOn[0]`-style path of a zod issue. */

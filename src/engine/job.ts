@@ -25,6 +25,11 @@ export interface JobCommon {
   partition?: PartitionKind
   /** Whether `etl run` includes it; default true for day/none partitions of pipeline kinds. */
   pipeline?: boolean
+  /**
+   * 'HH:MM' in `timezone`: the partition of day D must be SUCCESS by then on D+1 (`etl check`).
+   * @example deadline: '06:00'
+   */
+  deadline?: string
 }
 
 /** A job whose work is code: `run` gets the context and returns counts. */
@@ -43,6 +48,10 @@ export interface JobResult {
   rowsUpdated?: number
   rowsDeleted?: number
   failedUnits?: Array<{ unit: string; error: string }>
+  /** The job found nothing to do (a market-hours job outside market hours): the run is recorded SKIPPED with this reason. */
+  skipped?: string
+  /** Runs once the run's transaction has committed (cache writes); a failure there is a warning and leaves the status as it is. */
+  afterCommit?: () => Promise<void>
 }
 
 /**
@@ -82,5 +91,7 @@ export interface RegisteredJob {
   readonly timezone: string
   readonly dependsOn: readonly string[]
   readonly description: string | undefined
+  /** 'HH:MM' in `timezone` by which the last finished partition must be SUCCESS; see `etl check`. */
+  readonly deadline?: string
   readonly definition: Readonly<JobDefinition>
 }

@@ -117,6 +117,7 @@ export function validateJob(exported: unknown, file: string): RegisteredJob {
     timezone: common.data.timezone ?? 'UTC',
     dependsOn: Object.freeze([...(common.data.dependsOn ?? [])]),
     description: common.data.description,
+    deadline: common.data.deadline,
     definition: Object.freeze(definition),
   })
 }

@@ -3,7 +3,7 @@ import type { IsoDate } from '../time/calendar.js'
 import type { RegisteredJob } from './job.js'
 import { failedPairsInRange, failedPairsOfRun, type FailedPair } from './ledger.js'
 import type { JobRegistry } from './registry.js'
-import { assertRunnable, type RunEnv, type RunOutcome } from './runner.js'
+import type { RunEnv, RunOutcome } from './runner.js'
 import { runSequence } from './sequence.js'
 
 export type RetrySelector = { runId: string } | { from: IsoDate; to: IsoDate }
@@ -42,7 +42,6 @@ export async function retry(
   const outcomes: RunOutcome[] = []
   for (const [date, names] of [...byDate.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const jobs: RegisteredJob[] = registry.jobs.filter((j) => names.has(j.name))
-    jobs.forEach(assertRunnable)
     outcomes.push(...(await runSequence(env, jobs, date || undefined, { onOutcome: options.onOutcome, lookback: false })))
   }
   return { outcomes, unknownJobs }

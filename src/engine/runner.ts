@@ -55,13 +55,6 @@ export function targetOf(job: RegisteredJob, date: IsoDate | undefined): IsoDate
   return periodStart(date, job.partition)
 }
 
-/** Refuses a job whose kind is not built yet, before anything runs (exit 2). */
-export function assertRunnable(job: RegisteredJob): void {
-  if (!KINDS[job.kind].execute) {
-    throw new EtlError('NOT_IMPLEMENTED', `job '${job.name}' is of kind '${job.kind}', which this version of nightshift cannot run yet`)
-  }
-}
-
 /**
  * Runs one (job, partition) exactly once, whoever else is trying:
  * lock it → take over runs whose process died → skip if already SUCCESS (unless force) →
@@ -70,7 +63,6 @@ export function assertRunnable(job: RegisteredJob): void {
  */
 export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutcome> {
   const { job } = request
-  assertRunnable(job)
   const target = targetOf(job, request.date)
   const key = lockKey(job.name, target)
   const log = env.log.child({ job: job.name, partition: target ?? undefined })
@@ -138,14 +130,22 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
             runId,
             parameters,
           }
-          const result = (await KINDS[job.kind].execute!(ctx)) ?? {}
+          const result = (await KINDS[job.kind].execute(ctx)) ?? {}
           const failed = result.failedUnits ?? []
-          const status: RunStatus = failed.length > 0 ? 'PARTIAL' : 'SUCCESS'
-          const message = failed.length ? redact(`failed: ${failed.map((u) => `${u.unit} (${u.error})`).join('; ')}`) : null
+          const status: RunStatus = result.skipped ? 'SKIPPED' : failed.length > 0 ? 'PARTIAL' : 'SUCCESS'
+          const message = result.skipped
+            ? redact(result.skipped)
+            : failed.length ? redact(`failed: ${failed.map((u) => `${u.unit} (${u.error})`).join('; ')}`) : null
           await finishRun(trx, runId, status, result, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
           return { result, status, message }
         })
         log.info({ runId, status: result.status, rows: result.result.rowsProcessed ?? 0, ms: elapsed() }, 'finished')
+        // the cache follows the warehouse, never leads it: written or invalidated after the commit
+        const afterCommit = async () => {
+          await result.result.afterCommit?.()
+          if (env.config.redisUrl && result.status !== 'SKIPPED') await (await import('../cache/invalidate.js')).invalidateAfterRun(env.config, log, job, target)
+        }
+        await afterCommit().catch((error: unknown) => log.warn({ runId }, `after commit: ${redact(errorText(error))}`))
         return outcome(result.status, { runId, result: result.result, message: result.message ?? undefined })
       } catch (error) {
         const message = redact(errorText(error))

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import type { Database, Session } from '../db/database.js'
 import type { SourceColumn } from './describe.js'
 import { ident, qualified } from './identifiers.js'
@@ -21,15 +22,25 @@ export async function loadStaging(options: {
   table: string
 }): Promise<number> {
   const { source, query, columns, warehouse, table } = options
+  return stageRows(warehouse, table, columns, await source.copyOut(`copy (${query}) to stdout`))
+}
+
+/**
+ * Creates the staging table and fills it from rows in PostgreSQL's COPY text format, from any
+ * source (a PostgreSQL COPY, BigQuery pages turned into text). Returns the rows copied.
+ */
+export async function stageRows(warehouse: Session, table: string, columns: readonly SourceColumn[], rows: Readable): Promise<number> {
   const [schema] = table.split('.')
-  const columnList = columns.map((c) => ident(c.name)).join(', ')
   await warehouse.exec(
     `create schema if not exists ${ident(schema!)};
      drop table if exists ${qualified(table)};
      create unlogged table ${qualified(table)} (${columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')});`,
   )
-  const rows = await source.copyOut(`copy (${query}) to stdout`)
-  return warehouse.copyIn(`copy ${qualified(table)} (${columnList}) from stdin`, rows)
+  const copied = await warehouse.copyIn(`copy ${qualified(table)} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin`, rows)
+  // a new table has no statistics: without them the merge that joins staging to a large target
+  // can choose to scan all of the target
+  await warehouse.exec(`analyze ${qualified(table)}`)
+  return copied
 }
 
 export async function dropStaging(warehouse: Session, table: string): Promise<void> {

@@ -4,34 +4,32 @@ import type { RunEnv } from '../engine/runner.js'
 import type { IsoDate } from '../time/calendar.js'
 import { custom } from './custom.js'
 import { dimension } from './dimension.js'
+import { prices } from './prices.js'
 import { fact } from './fact.js'
+import { rollup } from './rollup.js'
+import { series } from './series.js'
+import { tableSync } from './table-sync.js'
 
 /**
  * What a kind of job does. The engine knows kinds only through this table: the fields a job
  * file of that kind must have, its default partition, whether `etl run` includes it, and the
- * work itself (absent while the kind is not built yet).
+ * work itself.
  */
 export interface KindHandler {
   readonly schema: z.ZodType
   readonly defaultPartition: PartitionKind
   readonly inPipeline: boolean
-  readonly execute?: (ctx: JobContext) => Promise<JobResult | void>
+  readonly execute: (ctx: JobContext) => Promise<JobResult | void>
   /** Earlier partitions whose source changed since they were built (late-arriving data); `etl run` redoes them first. */
   readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate) => Promise<IsoDate[]>
 }
-
-const later = (defaultPartition: PartitionKind, inPipeline: boolean): KindHandler => ({
-  schema: z.looseObject({}),
-  defaultPartition,
-  inPipeline,
-})
 
 export const KINDS: Record<JobKind, KindHandler> = {
   custom,
   dimension,
   fact,
-  rollup: later('day', true),
-  series: later('none', true),
-  prices: later('none', false),
-  'table-sync': later('none', false),
+  rollup,
+  series,
+  prices,
+  'table-sync': tableSync,
 }

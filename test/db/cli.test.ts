@@ -85,7 +85,6 @@ describe('etl as a subprocess', () => {
       ['a job file of an unknown kind', ['jobs'], { ETL_JOBS_PATH: badJobs('bad_kind') }, /weird\.mjs: field 'kind'/],
       ['a job file without a default export', ['jobs'], { ETL_JOBS_PATH: badJobs('no_default') }, /lonely\.mjs: has no default export/],
       ['jobs that depend on each other in a cycle', ['run', '--date', '2025-01-15'], { ETL_JOBS_PATH: badJobs('cycle') }, /cycle: chicken, egg/],
-      ['a command that is not available yet', ['rollup', 'weekly'], {}, /not available in this version yet/],
     ]
     for (const [what, args, env, message] of cases) {
       it(`refuses ${what}`, async () => {

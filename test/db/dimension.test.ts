@@ -1,26 +1,16 @@
 import { sql } from 'kysely'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/database.js'
 import { validateJob } from '../../src/engine/registry.js'
 import { runJob } from '../../src/engine/runner.js'
-import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
+import { useTestDatabases, type TestWarehouse } from '../helpers/db.js'
 import { runEnvFor } from '../helpers/run-env.js'
 
 let tw: TestWarehouse
 let db: Database
 let src: Database
 
-beforeAll(async () => {
-  tw = await createTestWarehouse()
-  db = await tw.open()
-  src = await tw.openSource()
-})
-
-afterAll(async () => {
-  await src?.close()
-  await db?.close()
-  await tw?.drop()
-})
+useTestDatabases((t) => ({ tw, db, src } = t))
 
 beforeEach(async () => {
   await db.exec('drop table if exists dim_customer; truncate etl_job_runs;')

@@ -174,6 +174,13 @@ describe('pipeline order, backfill and retry', () => {
     for (const day of ['2025-01-01', '2025-01-02', '2025-01-04', '2025-01-05']) expect(await countRows(db, 'fx_after', day)).toBe(1)
   })
 
+  it('backfill runs an undated job that reads the days after them, and undated sources before them', async () => {
+    const before = writerJob('fx_dims', 1, { partition: 'none' })
+    const after = writerJob('fx_series', 1, { partition: 'none', dependsOn: ['fx_flaky'] })
+    const summary = await backfill(env(), { from: '2025-01-01', to: '2025-01-02', jobs: new JobRegistry([before, flaky(), after]).jobs })
+    expect(summary.outcomes.map((o) => `${o.job}@${o.target ?? '-'}`)).toEqual(['fx_dims@-', 'fx_flaky@2025-01-01', 'fx_flaky@2025-01-02', 'fx_series@-'])
+  })
+
   it('backfill --force runs the SUCCESS days again', async () => {
     await backfill(env(), { from: '2025-01-01', to: '2025-01-02', jobs: [flaky()] })
     const again = await backfill(env(), { from: '2025-01-01', to: '2025-01-02', jobs: [flaky()], force: true })

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, inject } from 'vitest'
 import { loadConfig, type Config } from '../../src/config.js'
 import type { Database } from '../../src/db/database.js'
 import { migrateUp } from '../../src/db/migrate.js'
@@ -101,4 +101,26 @@ async function adminQuery(serverUrl: string, text: string): Promise<void> {
   } finally {
     await client.end()
   }
+}
+
+/**
+ * Gives a test file its own warehouse and source for all its tests: created before the first,
+ * closed and dropped after the last. The callback hands them to the file's variables.
+ *
+ * @example
+ * let db: Database, src: Database, tw: TestWarehouse
+ * useTestDatabases((t) => ({ tw, db, src } = t))
+ */
+export function useTestDatabases(assign: (t: { tw: TestWarehouse; db: Database; src: Database }) => void): void {
+  let opened: { tw: TestWarehouse; db: Database; src: Database } | undefined
+  beforeAll(async () => {
+    const tw = await createTestWarehouse()
+    opened = { tw, db: await tw.open(), src: await tw.openSource() }
+    assign(opened)
+  })
+  afterAll(async () => {
+    await opened?.src.close()
+    await opened?.db.close()
+    await opened?.tw.drop()
+  })
 }

@@ -1,13 +1,21 @@
 import type { Command } from 'commander'
 import { recentRuns } from '../../engine/ledger.js'
+import { dailySuccessRate, percent, type DailyRate } from '../../ops/success-rate.js'
 import { redact } from '../../redact.js'
 import { withContext } from '../context.js'
 import { print, table } from '../options.js'
 
-export async function showStatus(options: { job?: string; limit: number; json?: boolean }, command: Command): Promise<void> {
+export async function showStatus(options: { job?: string; limit: number; json?: boolean; summary?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
     if (options.job) (await ctx.registry()).get(options.job)
     const warehouse = await ctx.connections.warehouse()
+    // the daily success rate: alone with --summary, and under the runs on a terminal
+    const rates = () => dailySuccessRate(warehouse.db, { now: ctx.now(), timezone: ctx.config.timezone, jobName: options.job })
+    if (options.summary) {
+      const days = await rates()
+      print(options.json ? JSON.stringify(days) : successRateTable(days))
+      return
+    }
     const rows = await recentRuns(warehouse.db, { jobName: options.job, limit: options.limit })
     if (options.json) {
       print(JSON.stringify(rows.map((r) => ({ ...r, error_message: r.error_message && redact(r.error_message) }))))
@@ -32,7 +40,15 @@ export async function showStatus(options: { job?: string; limit: number; json?: 
         ]),
       ),
     )
+    if (process.stdout.isTTY) print(`\n${successRateTable(await rates())}`)
   })
+}
+
+function successRateTable(days: DailyRate[]): string {
+  return table(
+    ['day', 'success rate', 'success', 'failed', 'partial', 'skipped', 'running'],
+    days.map((d) => [d.date, percent(d.success_rate), d.success, d.failed, d.partial, d.skipped, d.running]),
+  )
 }
 
 export async function listJobs(options: { json?: boolean }, command: Command): Promise<void> {

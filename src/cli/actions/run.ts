@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { backfill } from '../../engine/backfill.js'
 import type { RegisteredJob } from '../../engine/job.js'
 import { failedPairs, retry } from '../../engine/retry.js'
-import { assertRunnable, runJob } from '../../engine/runner.js'
+import { runJob } from '../../engine/runner.js'
 import { runSequence } from '../../engine/sequence.js'
 import { EtlError } from '../../errors.js'
 import { dateRange, type IsoDate } from '../../time/calendar.js'
@@ -31,7 +31,6 @@ export async function runSelection(selection: Selection, options: RunOptions, co
   await withContext(command, async (ctx) => {
     const registry = await ctx.registry()
     const jobs = options.jobs ? registry.select(options.jobs) : registry.jobs.filter(SELECTIONS[selection])
-    jobs.forEach(assertRunnable)
     const env = await ctx.runEnv()
     const outcomes = await runSequence(env, jobs, defaultDate(ctx, options.date), { force: options.force, dryRun: options.dryRun })
     reportOutcomes(outcomes, env.invocationId, { dryRun: options.dryRun })
@@ -41,14 +40,16 @@ export async function runSelection(selection: Selection, options: RunOptions, co
 export async function runOneJob(options: RunOptions & { job: string }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
     const job = (await ctx.registry()).get(options.job)
-    assertRunnable(job)
     const env = await ctx.runEnv()
     const outcome = await runJob(env, { job, date: defaultDate(ctx, options.date), force: options.force, dryRun: options.dryRun })
     reportOutcomes([outcome], env.invocationId, { dryRun: options.dryRun })
   })
 }
 
-export async function runBackfill(options: RunOptions & { from: IsoDate; to: IsoDate; concurrency: number }, command: Command): Promise<void> {
+export async function runBackfill(
+  options: RunOptions & { from: IsoDate; to: IsoDate; concurrency: number; shard?: { index: number; count: number } },
+  command: Command,
+): Promise<void> {
   dateRange(options.from, options.to) // a reversed range is exit 2 before anything opens
   await withContext(command, async (ctx) => {
     const jobs = (await ctx.registry()).select(options.jobs)
@@ -59,6 +60,7 @@ export async function runBackfill(options: RunOptions & { from: IsoDate; to: Iso
       to: options.to,
       jobs,
       concurrency: options.concurrency,
+      shard: options.shard,
       force: options.force,
       dryRun: options.dryRun,
       onPlan: (plan) => progress.start(plan.total),
