@@ -19,9 +19,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const debug = /^(1|true|yes|on)$/i.test(process.env.ETL_DEBUG ?? '')
     const message = error instanceof Error ? error.message : String(error)
-    process.stderr.write(`etl: ${redact(message)}\n`)
+    const hint = error instanceof EtlError || debug ? '' : ' (ETL_DEBUG=1 shows the stack trace)'
+    process.stderr.write(`etl: ${redact(message)}${hint}\n`)
     if (debug && error instanceof Error && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
-    if (!(error instanceof EtlError) && !debug) process.stderr.write('etl: (set ETL_DEBUG=1 for the stack trace)\n')
     return exitCodeOf(error)
   }
 }

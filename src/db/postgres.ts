@@ -60,8 +60,16 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
   }
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
 
-  const withClient = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+  // A checked-out client whose server goes away (a restart, pg_terminate_backend) emits 'error'
+  // besides failing its query; unheard, that event would crash the process with a stack trace.
+  const connect = async (): Promise<pg.PoolClient> => {
     const client = await pool.connect()
+    if (client.listenerCount('error') === 0) client.on('error', () => {})
+    return client
+  }
+
+  const withClient = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await connect()
     try {
       return await fn(client)
     } finally {
@@ -82,13 +90,13 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     },
     copyIn: (copySql, data) => withClient((client) => copyInOn(client, copySql, data)),
     async copyOut(copySql) {
-      const client = await pool.connect()
+      const client = await connect()
       const stream = await copyOutOn(client, copySql)
       stream.once('close', () => client.release())
       return stream
     },
     async withSession(fn) {
-      const client = await pool.connect()
+      const client = await connect()
       // kysely releases after each query; the session keeps the client until the callback ends
       const release = client.release
       client.release = () => {}

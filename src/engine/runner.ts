@@ -150,7 +150,17 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
       } catch (error) {
         const message = redact(errorText(error))
         log.error({ runId, err: env.config.debug ? error : undefined }, `failed: ${message}`)
-        await finishRun(session.db, runId, 'FAILED', {}, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
+        try {
+          await finishRun(session.db, runId, 'FAILED', {}, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
+        } catch (lost) {
+          // the warehouse went away mid-run: nothing was committed, and the RUNNING row left
+          // behind is taken over by the next run once the server is back
+          throw new EtlError(
+            'DB_UNREACHABLE',
+            `lost the warehouse connection while running ${job.name}${target ? ` for ${target}` : ''} (${message}); the partition is unchanged and the next run takes over`,
+            { cause: lost },
+          )
+        }
         return outcome('FAILED', { runId, message })
       }
     } finally {
