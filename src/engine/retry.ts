@@ -42,7 +42,12 @@ export async function retry(
   const outcomes: RunOutcome[] = []
   for (const [date, names] of [...byDate.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const jobs: RegisteredJob[] = registry.jobs.filter((j) => names.has(j.name))
-    outcomes.push(...(await runSequence(env, jobs, date || undefined, { onOutcome: options.onOutcome, lookback: false })))
+    // each pair again with the parameters it first ran with (a prices run's range and symbols)
+    const parametersOf = (job: RegisteredJob) => {
+      const { date: _date, force: _force, ...own } = known.find((p) => p.jobName === job.name && (p.targetDate ?? '') === date)?.parameters ?? {}
+      return own
+    }
+    outcomes.push(...(await runSequence(env, jobs, date || undefined, { onOutcome: options.onOutcome, lookback: false, parametersOf })))
   }
   return { outcomes, unknownJobs }
 }

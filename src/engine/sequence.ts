@@ -8,6 +8,8 @@ export interface SequenceOptions {
   dryRun?: boolean
   /** Rebuild earlier days whose source got late rows (jobs with lookbackDays); default on. */
   lookback?: boolean
+  /** Parameters for a job's run (`etl retry` hands each pair the ones it first ran with). */
+  parametersOf?: (job: RegisteredJob) => Record<string, unknown> | undefined
   /** Called after each job, for progress bars. */
   onOutcome?: (outcome: RunOutcome) => void
 }
@@ -37,7 +39,7 @@ export async function runSequence(
     const outcome =
       upstream && !options.dryRun
         ? await recordBlocked(env, job, date, upstream)
-        : await runJob(env, { job, date, force: options.force, dryRun: options.dryRun })
+        : await runJob(env, { job, date, force: options.force, dryRun: options.dryRun, parameters: options.parametersOf?.(job) })
     if (outcome.status === 'FAILED') failed.add(job.name)
     outcomes.push(outcome)
     options.onOutcome?.(outcome)

@@ -214,6 +214,22 @@ describe('pipeline order, backfill and retry', () => {
     expect(otherRuns.length).toBe(5) // untouched by the retry
   })
 
+  it('retry runs a failed pair again with the parameters it first ran with', async () => {
+    let fail = true
+    const seen: unknown[] = []
+    const job = customJob('fx_params', async (ctx) => {
+      seen.push(ctx.parameters.symbols)
+      if (fail) throw new Error('provider down')
+    })
+    const first = env()
+    await runJob(first, { job, date: '2025-01-07', parameters: { symbols: ['AAPL', 'MSFT'] } })
+    fail = false
+    const again = env()
+    const { outcomes } = await retry(again, new JobRegistry([job]), await failedPairs(again, { runId: first.invocationId }))
+    expect(outcomes.map((o) => o.status)).toEqual(['SUCCESS'])
+    expect(seen).toEqual([['AAPL', 'MSFT'], ['AAPL', 'MSFT']])
+  })
+
   it('retry --failed over a range finds pairs whose latest attempt failed', async () => {
     failing.add('2025-01-02')
     await backfill(env(), { from: '2025-01-01', to: '2025-01-03', jobs: [flaky()] })
