@@ -60,7 +60,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
     if (state.storage === 'native') await partitionsAhead(ctx, def, columns, staging, ddl)
     // after the partitions: TRUNCATE locks the target, and the partitions are made on another connection
     if (fullRefresh && !state.created) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
-    const upserted = await upsertFromStaging(ctx.db, { target: def.target, staging, columns, primaryKey: def.primaryKey, newestFirst: def.incrementalColumn, targetEmpty: state.created || fullRefresh })
+    const upserted = await upsertFromStaging(ctx.db, { target: def.target, staging, columns, primaryKey: def.primaryKey, newestFirst: def.incrementalColumn, targetEmpty: state.created || fullRefresh, plain: state.storage === 'plain' })
     counts = { processed: staged, ...upserted }
     newMark = await maxValue(ctx.db, staging, inc, t, mark?.last_value ?? null)
     await ctx.session.exec(`drop table if exists ${staging}`)

@@ -23,6 +23,8 @@ export async function upsertFromStaging(
     newestFirst: string
     /** The target was just created or truncated: every row is an insert. */
     targetEmpty?: boolean
+    /** A plain table (not partitioned, not a hypertable): RETURNING can tell inserts from updates. */
+    plain?: boolean
   },
 ): Promise<{ inserted: number; updated: number }> {
   const { target, staging, columns, primaryKey, newestFirst } = options
@@ -38,6 +40,17 @@ export async function upsertFromStaging(
   const distinctStaged = `select distinct on (${pk.map((k) => `s.${k}`).join(', ')}) ${cols.map((c) => `s.${c}`).join(', ')}
       from ${staging} s
       order by ${pk.map((k) => `s.${k}`).join(', ')}, s.${ident(newestFirst)} desc`
+  const upsert = `insert into ${t} (${cols.join(', ')}) ${distinctStaged} on conflict (${pk.join(', ')}) ${onConflict}`
+  if (options.plain) {
+    // xmax is 0 on a freshly inserted row version: one statement both writes and counts
+    const { rows } = await db.executeQuery<{ inserted: number; updated: number }>(
+      CompiledQuery.raw(
+        `with written as (${upsert} returning (xmax = 0) as is_insert)
+         select (count(*) filter (where is_insert))::int as inserted, (count(*) filter (where not is_insert))::int as updated from written`,
+      ),
+    )
+    return rows[0]!
+  }
   // RETURNING xmax cannot tell inserts from updates on a partitioned table (PostgreSQL 18
   // refuses it), so the keys that exist already are counted first, through the primary key
   const keys = pk.map((k) => `s.${k}`).join(', ')
@@ -48,9 +61,7 @@ export async function upsertFromStaging(
        from (select distinct ${keys} from ${staging} s) s`,
     ),
   )
-  const result = await db.executeQuery(
-    CompiledQuery.raw(`insert into ${t} (${cols.join(', ')}) ${distinctStaged} on conflict (${pk.join(', ')}) ${onConflict}`),
-  )
+  const result = await db.executeQuery(CompiledQuery.raw(upsert))
   const written = Number(result.numAffectedRows ?? 0)
   const inserted = counted[0]!.staged - counted[0]!.existing
   return { inserted, updated: written - inserted }
