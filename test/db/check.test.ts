@@ -11,27 +11,10 @@ import { duePartition, median, runChecks } from '../../src/ops/check.js'
 import { dailySuccessRate } from '../../src/ops/success-rate.js'
 import { addDays } from '../../src/time/calendar.js'
 import { errorLines, etl } from '../helpers/cli.js'
-import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
+import { useSubprocessWarehouse, type TestWarehouse } from '../helpers/db.js'
 
 let tw: TestWarehouse
-
-beforeAll(async () => {
-  tw = await createTestWarehouse()
-})
-
-afterAll(async () => {
-  await tw?.drop()
-})
-
-/** Opens the warehouse only for `fn`: on PGlite a CLI subprocess may not share the folder. */
-async function withWarehouse<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await tw.open()
-  try {
-    return await fn(db)
-  } finally {
-    await db.close()
-  }
-}
+const withWarehouse = useSubprocessWarehouse((t) => (tw = t))
 
 interface Row {
   job: string

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/database.js'
-import { createTestWarehouse, hasServer, type TestWarehouse } from '../helpers/db.js'
+import { hasServer, useSubprocessWarehouse, type TestWarehouse } from '../helpers/db.js'
 import { etl, startEtl } from '../helpers/cli.js'
 import { ledgerRows } from '../helpers/run-env.js'
 
@@ -11,23 +11,7 @@ import { ledgerRows } from '../helpers/run-env.js'
  * kill -9 test proves the embedded variant instead: the next process takes over the folder.
  */
 let tw: TestWarehouse
-
-beforeAll(async () => {
-  tw = await createTestWarehouse()
-})
-
-afterAll(async () => {
-  await tw?.drop()
-})
-
-async function withWarehouse<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await tw.open()
-  try {
-    return await fn(db)
-  } finally {
-    await db.close()
-  }
-}
+const withWarehouse = useSubprocessWarehouse((t) => (tw = t))
 
 const rowsOf = (db: Database, target: string) =>
   sql<{ n: number; max: number | null }>`select count(*)::int as n, max(i) as max from fx_cli where target = ${target}::date`

@@ -1,8 +1,8 @@
 import { sql } from 'kysely'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/database.js'
-import { createTestWarehouse, hasServer, type TestWarehouse } from '../helpers/db.js'
+import { hasServer, useSubprocessWarehouse, type TestWarehouse } from '../helpers/db.js'
 import { errorLines, etl, startEtl } from '../helpers/cli.js'
 import { ledgerRows } from '../helpers/run-env.js'
 
@@ -12,23 +12,7 @@ import { ledgerRows } from '../helpers/run-env.js'
  * HTTP provider that hangs are proved in test/db/prices-cache.test.ts and test/unit/http.test.ts.
  */
 let tw: TestWarehouse
-
-beforeAll(async () => {
-  tw = await createTestWarehouse()
-})
-
-afterAll(async () => {
-  await tw?.drop()
-})
-
-async function withWarehouse<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await tw.open()
-  try {
-    return await fn(db)
-  } finally {
-    await db.close()
-  }
-}
+const withWarehouse = useSubprocessWarehouse((t) => (tw = t))
 
 const countsByDay = (db: Database, table: string) =>
   sql<{ target: string; n: number }>`select target::text as target, count(*)::int as n from ${sql.table(table)} group by 1 order by 1`

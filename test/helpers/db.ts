@@ -124,3 +124,30 @@ export function useTestDatabases(assign: (t: { tw: TestWarehouse; db: Database; 
     await opened?.tw.drop()
   })
 }
+
+/**
+ * A test file's own warehouse for tests that also run `etl` subprocesses: it is opened in this
+ * process only inside `withWarehouse`, since on PGlite a subprocess may not share the folder.
+ *
+ * @example
+ * let tw: TestWarehouse
+ * const withWarehouse = useSubprocessWarehouse((t) => (tw = t))
+ */
+export function useSubprocessWarehouse(assign: (tw: TestWarehouse) => void): <T>(fn: (db: Database) => Promise<T>) => Promise<T> {
+  let tw: TestWarehouse | undefined
+  beforeAll(async () => {
+    tw = await createTestWarehouse()
+    assign(tw)
+  })
+  afterAll(async () => {
+    await tw?.drop()
+  })
+  return async (fn) => {
+    const db = await tw!.open()
+    try {
+      return await fn(db)
+    } finally {
+      await db.close()
+    }
+  }
+}
