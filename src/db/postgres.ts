@@ -146,7 +146,10 @@ async function copyOutOn(client: pg.ClientBase, copySql: string): Promise<Readab
   return client.query(to(copySql))
 }
 
+/** A lost connection, also when wrapped (the runner reports it as an EtlError whose cause it is). */
 function isBrokenConnection(error: unknown): boolean {
-  const code = (error as { code?: string } | null)?.code
-  return code === 'ECONNRESET' || code === '57P01' || /Connection terminated/i.test(String((error as Error)?.message))
+  for (let e = error as { code?: string; message?: string; cause?: unknown } | null; e; e = e.cause as typeof e) {
+    if (e.code === 'ECONNRESET' || e.code === '57P01' || /Connection terminated|connection error|discarded/i.test(String(e.message))) return true
+  }
+  return false
 }

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { JobContext, JobResult } from '../engine/job.js'
 import { describeSource, type SourceColumn } from '../io/describe.js'
 import { ident, IDENTIFIER, QUALIFIED, qualified, stagingSchema } from '../io/identifiers.js'
-import { loadStaging } from '../io/staging.js'
+import { dropStaging, loadStaging } from '../io/staging.js'
 import type { KindHandler } from './index.js'
 
 const column = z.string().regex(IDENTIFIER, 'must be a lower-case column name')
@@ -124,7 +124,7 @@ export async function syncDimension(ctx: JobContext): Promise<JobResult> {
       tombstones = counts?.added ?? 0
     }
   }
-  await ctx.session.exec(`drop table if exists ${qualified(staging)}`)
+  await dropStaging(ctx.session, staging)
   return { rowsProcessed: staged, rowsInserted: inserted + tombstones, rowsUpdated: closed, rowsDeleted: deleted }
 }
 

@@ -5,7 +5,7 @@ import { findSuccess } from '../engine/ledger.js'
 import type { RunEnv } from '../engine/runner.js'
 import { describeTable } from '../io/describe.js'
 import { ident, IDENTIFIER, literal, QUALIFIED, qualified, stagingSchema } from '../io/identifiers.js'
-import { loadStaging } from '../io/staging.js'
+import { dropStaging, loadStaging } from '../io/staging.js'
 import { addDays, dateKey, dayBounds, type Bounds, type IsoDate } from '../time/calendar.js'
 import type { KindHandler } from './index.js'
 
@@ -86,7 +86,7 @@ export async function buildFact(ctx: JobContext): Promise<JobResult> {
   const inserted = await ctx.db.executeQuery(
     CompiledQuery.raw(`insert into ${ident(def.target)} (${cols}) select ${targetColumns.map((c) => `q.${ident(c)}`).join(', ')} from (${select}) q`),
   )
-  await ctx.session.exec(`drop table if exists ${qualified(staging)}`)
+  await dropStaging(ctx.session, staging)
   return {
     rowsProcessed: staged,
     rowsInserted: Number(inserted.numAffectedRows ?? 0),

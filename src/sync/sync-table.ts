@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely'
 import type { JobContext, JobResult } from '../engine/job.js'
 import type { SourceColumn } from '../io/describe.js'
 import { ident, qualified, stagingSchema } from '../io/identifiers.js'
-import { stageRows } from '../io/staging.js'
+import { dropStaging, stageRows } from '../io/staging.js'
 import { connectionOf, parseInterval, type TableSyncDefinition } from './definition.js'
 import { chunkOf, createPartitions } from './partitions.js'
 import { postgresSource, type Since, type SyncSource } from './source.js'
@@ -63,7 +63,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
     const upserted = await upsertFromStaging(ctx.db, { target: def.target, staging, columns, primaryKey: def.primaryKey, newestFirst: def.incrementalColumn, targetEmpty: state.created || fullRefresh, plain: state.storage === 'plain' })
     counts = { processed: staged, ...upserted }
     newMark = await maxValue(ctx.db, staging, inc, t, mark?.last_value ?? null)
-    await ctx.session.exec(`drop table if exists ${staging}`)
+    await dropStaging(ctx.session, stagingName)
   }
 
   await writeWatermark(ctx.db, { jobName: ctx.job.name, value: newMark, type: incrementalType, rows: counts.processed, at: ctx.now, setBy: 'sync' })
