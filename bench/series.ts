@@ -13,11 +13,9 @@ import { runSequence } from '../src/engine/sequence.js'
 import { silentLogger } from '../src/log.js'
 import { seriesWindow, SERIES_PERIODS } from '../src/metrics/series.js'
 import { builtinJobsDir } from '../src/paths.js'
-import { result, scratchDatabase, seconds, type BenchResult } from './support.js'
+import { median, result, scratchDatabase, seconds, type BenchResult } from './support.js'
 
 const TODAY = '2025-06-30'
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 export async function seriesAllTenants(quick = false): Promise<BenchResult> {
   const scratch = await scratchDatabase('series')

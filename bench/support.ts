@@ -63,6 +63,9 @@ export function run(command: string, args: string[], env: Record<string, string>
 
 export const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits
 
+/** The middle value (the upper middle of an even count): one stall of a shared machine does not move it. */
+export const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
 export function result(r: Omit<BenchResult, 'ratio'> & { ratio?: number }): BenchResult {
   return { ...r, ours_s: round(r.ours_s), baseline_s: round(r.baseline_s), ratio: round(r.ratio ?? r.ours_s / r.baseline_s), peak_rss_mb: round(r.peak_rss_mb, 1) }
 }

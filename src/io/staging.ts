@@ -28,8 +28,16 @@ export async function loadStaging(options: {
 /**
  * Creates the staging table and fills it from rows in PostgreSQL's COPY text format, from any
  * source (a PostgreSQL COPY, BigQuery pages turned into text). Returns the rows copied.
+ * `analyze: false` skips the statistics, for callers that only scan staging or probe other tables
+ * by key with it (a table never analyzed is estimated from its size in pages).
  */
-export async function stageRows(warehouse: Session, table: string, columns: readonly SourceColumn[], rows: Readable): Promise<number> {
+export async function stageRows(
+  warehouse: Session,
+  table: string,
+  columns: readonly SourceColumn[],
+  rows: Readable,
+  options: { analyze?: boolean } = {},
+): Promise<number> {
   const [schema] = table.split('.')
   await warehouse.exec(
     `create schema if not exists ${ident(schema!)};
@@ -39,7 +47,7 @@ export async function stageRows(warehouse: Session, table: string, columns: read
   const copied = await warehouse.copyIn(`copy ${qualified(table)} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin`, rows)
   // a new table has no statistics: without them the merge that joins staging to a large target
   // can choose to scan all of the target
-  await warehouse.exec(`analyze ${qualified(table)}`)
+  if (options.analyze ?? true) await warehouse.exec(`analyze ${qualified(table)}`)
   return copied
 }
 

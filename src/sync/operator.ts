@@ -1,7 +1,9 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../db/database.js'
 import { EtlError, pgErrorCode } from '../errors.js'
+import { stagingSchema } from '../io/identifiers.js'
 import { castType, listWatermarks as selectWatermarks, readWatermark, writeWatermark, type Watermark } from './watermark.js'
+import { dropWindow, windowTable } from './window.js'
 
 /** Every watermark, for `etl watermarks`. */
 export function listWatermarks(warehouse: Database): Promise<Watermark[]> {
@@ -12,11 +14,13 @@ export function listWatermarks(warehouse: Database): Promise<Watermark[]> {
  * `etl watermarks set NAME VALUE`: moves one job's watermark by hand (to re-read a period, or to
  * skip history). The value must be one of the incremental column's type — the watermark's own
  * type, else the target column's, else a date, timestamp or whole number by its look — or it is
- * BAD_INPUT (exit 2) and nothing changes.
+ * BAD_INPUT (exit 2) and nothing changes. It also drops the job's window (src/sync/window.ts):
+ * whoever re-reads a period by hand may have changed the target, so the next run compares every
+ * row it reads with the target.
  */
 export async function setWatermark(
   warehouse: Database,
-  options: { jobName: string; target: string; incrementalColumn: string; value: string; now: Date },
+  options: { jobName: string; target: string; incrementalColumn: string; value: string; now: Date; warehouseSchema: string },
 ): Promise<{ value: string; type: string; previous: string | null }> {
   return warehouse.db.transaction().execute(async (trx) => {
     await sql`set local timezone to 'UTC'`.execute(trx)
@@ -41,6 +45,7 @@ export async function setWatermark(
       throw error
     }
     await writeWatermark(trx, { jobName: options.jobName, value, type, rows: 0, at: options.now, setBy: 'set' })
+    await dropWindow(trx, windowTable(stagingSchema(options.warehouseSchema), options.jobName))
     return { value, type, previous: current?.last_value ?? null }
   })
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { Readable } from 'node:stream'
 import type { Database } from '../db/database.js'
 import { describeSource, type SourceColumn } from '../io/describe.js'
@@ -22,6 +23,8 @@ export interface SyncSource {
   describe(): Promise<SourceColumn[]>
   /** The rows (all, or those with `since.column >= since.value`) with `columns` in order, as COPY text. */
   rows(columns: readonly SourceColumn[], since: Since | null): Promise<Readable>
+  /** Whether the source itself allows at most one row per value of `key` (a unique index on some of its columns). */
+  uniqueKey?(key: readonly string[]): Promise<boolean>
 }
 
 /** An OLTP PostgreSQL source: `COPY (select …) TO STDOUT`, streamed with backpressure. */
@@ -31,7 +34,22 @@ export function postgresSource(db: Database, source: { table: string } | { query
     rows(columns, since) {
       return db.copyOut(`copy (${extractQuery(source, columns, since)}) to stdout`)
     },
+    // a query's rows promise nothing; a table's unique index (or primary key) does
+    uniqueKey: 'table' in source ? (key) => hasUniqueIndexWithin(db, source.table, key) : undefined,
   }
+}
+
+/** A valid unique index, neither partial nor on expressions, whose key columns are all among `key`. */
+async function hasUniqueIndexWithin(db: Database, table: string, key: readonly string[]): Promise<boolean> {
+  const { rows } = await sql<{ found: boolean }>`
+    select exists (
+      select 1 from pg_index i
+      where i.indrelid = ${qualified(table)}::regclass and i.indisunique and i.indisvalid
+        and i.indpred is null and i.indexprs is null
+        and (select array_agg(a.attname::text) from pg_attribute a
+             where a.attrelid = i.indrelid and a.attnum = any ((i.indkey::int2[])[0:i.indnkeyatts - 1])) <@ ${[...key]}::text[]
+    ) as found`.execute(db.db)
+  return rows[0]!.found
 }
 
 export function extractQuery(source: { table: string } | { query: string }, columns: readonly SourceColumn[], since: Since | null): string {

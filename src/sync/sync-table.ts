@@ -9,15 +9,20 @@ import { postgresSource, type Since, type SyncSource } from './source.js'
 import { prepareTarget, type Storage } from './target.js'
 import { upsertFromStaging } from './upsert.js'
 import { castType, isTimeType, lowerBound, readWatermark, writeWatermark } from './watermark.js'
+import { dropWindow, keepWindow, openWindow, windowTable } from './window.js'
+
+const SYNC_WORK_MEM = '64MB'
 
 /**
  * One run of a table sync, inside the run's transaction:
  *  1. read the watermark and extract `incrementalColumn >= watermark − lookbackDays` (`>=`:
  *     at least once; rows read again upsert to the same content and are not rewritten);
- *  2. stream those rows into a staging table and upsert them into the target by primary key
- *     (a first or `--full-refresh` load of an unpartitioned target COPYs straight into it);
- *  3. move the watermark to the largest value loaded, in the same transaction as the rows and
- *     the ledger's SUCCESS row, so a run that dies anywhere leaves it where it was.
+ *  2. stream those rows into a staging table and upsert them into the target by primary key,
+ *     leaving out rows equal to the last run's window (src/sync/window.ts); a first or
+ *     `--full-refresh` load of an unpartitioned target COPYs straight into it;
+ *  3. move the watermark to the largest value loaded and keep the staged rows as the next run's
+ *     window, in the same transaction as the rows and the ledger's SUCCESS row, so a run that
+ *     dies anywhere leaves both where they were.
  */
 export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): Promise<JobResult> {
   const def = ctx.job.definition as unknown as TableSyncDefinition
@@ -32,6 +37,9 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
 
   // watermarks and partition bounds print as text: one zone for every run, whatever the server's
   await sql`set local timezone to 'UTC'`.execute(ctx.db)
+  // the hash of the window and the sort by key stay in memory up to a few hundred thousand rows
+  // (the default 4MB spills them to disk); a server set higher keeps its own
+  await sql`select set_config('work_mem', ${SYNC_WORK_MEM}, true) where pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(${SYNC_WORK_MEM})`.execute(ctx.db)
   const mark = fullRefresh ? undefined : await readWatermark(ctx.db, ctx.job.name)
   const since: Since | null =
     mark?.last_value != null
@@ -45,25 +53,48 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
   const inc = ident(def.incrementalColumn)
   const t = castType(incrementalType)
 
+  const window = windowTable(stagingSchema(ctx.config.warehouseSchema), ctx.job.name)
+  // a source that allows a key twice goes through staging, where the newest row of a key is kept
+  const uniqueKeys = (await source.uniqueKey?.(def.primaryKey)) ?? false
   let counts: { processed: number; inserted: number; updated: number }
   let newMark: string | null
-  if (state.storage === 'plain' && since === null && (fullRefresh || state.created || (await isEmpty(ctx.db, def.target)))) {
+  if (uniqueKeys && state.storage === 'plain' && since === null && (fullRefresh || state.created || (await isEmpty(ctx.db, def.target)))) {
     // nothing to merge with: the source's COPY goes straight into the target, as fast as a raw pipe
     if (fullRefresh) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
     const loaded = await ctx.session.copyIn(`copy ${target} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin`, await source.rows(columns, null))
     counts = { processed: loaded, inserted: loaded, updated: 0 }
     newMark = await maxValue(ctx.db, target, inc, t, null)
+    await dropWindow(ctx.db, window)
   } else {
     const stagingName = `${stagingSchema(ctx.config.warehouseSchema)}.${ctx.job.name}`
     const staging = qualified(stagingName)
-    const staged = await stageRows(ctx.session, stagingName, columns, await source.rows(columns, since))
+    const staged = await stageRows(ctx.session, stagingName, columns, await source.rows(columns, since), { analyze: false })
+    // only an incremental run into the table the window was kept for can trust it; looked at
+    // before new (empty) partitions change the table's storage
+    const previous = since !== null && !state.created ? await openWindow(ctx.db, window, def.target, columns) : null
     if (state.storage === 'native') await partitionsAhead(ctx, def, columns, staging, ddl)
     // after the partitions: TRUNCATE locks the target, and the partitions are made on another connection
     if (fullRefresh && !state.created) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
-    const upserted = await upsertFromStaging(ctx.db, { target: def.target, staging, columns, primaryKey: def.primaryKey, newestFirst: def.incrementalColumn, targetEmpty: state.created || fullRefresh, plain: state.storage === 'plain' })
+    const upserted = await upsertFromStaging(ctx.db, {
+      target: def.target,
+      staging,
+      columns,
+      primaryKey: def.primaryKey,
+      newestFirst: def.incrementalColumn,
+      window: previous?.sql ?? null,
+      targetEmpty: state.created || fullRefresh,
+      plain: state.storage === 'plain',
+      uniqueKeys,
+    })
     counts = { processed: staged, ...upserted }
     newMark = await maxValue(ctx.db, staging, inc, t, mark?.last_value ?? null)
-    await dropStaging(ctx.session, stagingName)
+    if (since !== null) {
+      await keepWindow(ctx.db, { staging, window, target: def.target })
+    } else {
+      // a load of everything keeps no window: the next run compares what it reads with the target
+      await dropStaging(ctx.session, stagingName)
+      await dropWindow(ctx.db, window)
+    }
   }
 
   await writeWatermark(ctx.db, { jobName: ctx.job.name, value: newMark, type: incrementalType, rows: counts.processed, at: ctx.now, setBy: 'sync' })

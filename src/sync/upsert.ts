@@ -7,11 +7,13 @@ const NO_EQUALITY = /^(json|xml|point|line|lseg|box|path|polygon|circle)\b/
 
 /**
  * One set-based `INSERT … SELECT … ON CONFLICT (primary key) DO UPDATE` from staging into the
- * target. A key staged twice keeps its newest row; a row equal to the target's is not rewritten,
+ * target. A key staged twice keeps its newest row (the others are deleted from staging first, so
+ * staging can become the next run's window); a row equal to its row in `window` (what the last
+ * run left in the target) is not sent at all, and a row equal to the target's is not rewritten,
  * so reading a lookback window again costs reads, not writes.
  *
  * @example
- * await upsertFromStaging(trx, { target: 'orders', staging: '"staging"."sync_orders"', columns, primaryKey: ['id'], newestFirst: 'updated_at' })
+ * await upsertFromStaging(trx, { target: 'orders', staging: '"staging"."sync_orders"', columns, primaryKey: ['id'], newestFirst: 'updated_at', window: null })
  */
 export async function upsertFromStaging(
   db: Kysely<any>,
@@ -21,48 +23,71 @@ export async function upsertFromStaging(
     columns: readonly SourceColumn[]
     primaryKey: readonly string[]
     newestFirst: string
+    /** `"schema"."table"` of the last run's window, or null to compare every row with the target. */
+    window: string | null
     /** The target was just created or truncated: every row is an insert. */
     targetEmpty?: boolean
     /** A plain table (not partitioned, not a hypertable): RETURNING can tell inserts from updates. */
     plain?: boolean
+    /** The source allows one row per key: staging needs no check for duplicates. */
+    uniqueKeys?: boolean
   },
 ): Promise<{ inserted: number; updated: number }> {
-  const { target, staging, columns, primaryKey, newestFirst } = options
+  const { target, staging, columns, primaryKey, newestFirst, window } = options
   const t = ident(target)
   const cols = columns.map((c) => ident(c.name))
   const pk = primaryKey.map(ident)
   const rest = columns.filter((c) => !primaryKey.includes(c.name))
   const value = (alias: string, c: SourceColumn) => `${alias}.${ident(c.name)}${NO_EQUALITY.test(c.type) ? '::text' : ''}`
+  // `(…, null)`: a row constructor even when there is one column to compare
+  const same = (a: string, b: string) => `(${rest.map((c) => value(a, c)).join(', ')}, null) is not distinct from (${rest.map((c) => value(b, c)).join(', ')}, null)`
+  const keyOf = (a: string, b: string) => pk.map((k) => `${a}.${k} = ${b}.${k}`).join(' and ')
+
+  if (!options.uniqueKeys) await dropOlderDuplicates(db, staging, pk, ident(newestFirst))
+
+  const unchanged = window ? ` where not exists (select 1 from ${window} w where ${keyOf('w', 's')}${rest.length ? ` and ${same('w', 's')}` : ''})` : ''
+  // in key order: neighbouring probes of the target's primary key share its pages
+  const rows = `select ${cols.map((c) => `s.${c}`).join(', ')} from ${staging} s${unchanged} order by ${pk.map((k) => `s.${k}`).join(', ')}`
   const onConflict = rest.length
-    ? `do update set ${rest.map((c) => `${ident(c.name)} = excluded.${ident(c.name)}`).join(', ')}
-       where (${rest.map((c) => value(t, c)).join(', ')}, null) is distinct from (${rest.map((c) => value('excluded', c)).join(', ')}, null)`
+    ? `do update set ${rest.map((c) => `${ident(c.name)} = excluded.${ident(c.name)}`).join(', ')} where not ${same(t, 'excluded')}`
     : 'do nothing'
-  const distinctStaged = `select distinct on (${pk.map((k) => `s.${k}`).join(', ')}) ${cols.map((c) => `s.${c}`).join(', ')}
-      from ${staging} s
-      order by ${pk.map((k) => `s.${k}`).join(', ')}, s.${ident(newestFirst)} desc`
-  const upsert = `insert into ${t} (${cols.join(', ')}) ${distinctStaged} on conflict (${pk.join(', ')}) ${onConflict}`
+  const upsert = `insert into ${t} (${cols.join(', ')}) ${rows} on conflict (${pk.join(', ')}) ${onConflict}`
   if (options.plain) {
     // xmax is 0 on a freshly inserted row version: one statement both writes and counts
-    const { rows } = await db.executeQuery<{ inserted: number; updated: number }>(
+    const { rows: counted } = await db.executeQuery<{ inserted: number; updated: number }>(
       CompiledQuery.raw(
         `with written as (${upsert} returning (xmax = 0) as is_insert)
          select (count(*) filter (where is_insert))::int as inserted, (count(*) filter (where not is_insert))::int as updated from written`,
       ),
     )
-    return rows[0]!
+    return counted[0]!
   }
   // RETURNING xmax cannot tell inserts from updates on a partitioned table (PostgreSQL 18
   // refuses it), so the keys that exist already are counted first, through the primary key
-  const keys = pk.map((k) => `s.${k}`).join(', ')
-  const exists = options.targetEmpty ? 'false' : `exists (select 1 from ${t} t where ${pk.map((k) => `t.${k} = s.${k}`).join(' and ')})`
-  const { rows: counted } = await db.executeQuery<{ staged: number; existing: number }>(
-    CompiledQuery.raw(
-      `select count(*)::int as staged, (count(*) filter (where ${exists}))::int as existing
-       from (select distinct ${keys} from ${staging} s) s`,
-    ),
+  const exists = options.targetEmpty ? 'false' : `exists (select 1 from ${t} t where ${keyOf('t', 's')})`
+  const { rows: counted } = await db.executeQuery<{ sent: number; existing: number }>(
+    CompiledQuery.raw(`select count(*)::int as sent, (count(*) filter (where ${exists}))::int as existing from (${rows}) s`),
   )
   const result = await db.executeQuery(CompiledQuery.raw(upsert))
   const written = Number(result.numAffectedRows ?? 0)
-  const inserted = counted[0]!.staged - counted[0]!.existing
+  const inserted = counted[0]!.sent - counted[0]!.existing
   return { inserted, updated: written - inserted }
+}
+
+/**
+ * Leaves one row per key in staging, its newest by `newestFirst`. Where there are no duplicates
+ * (a query over a table with a primary key) this is one hash aggregate and no write.
+ */
+async function dropOlderDuplicates(db: Kysely<any>, staging: string, pk: readonly string[], newestFirst: string): Promise<void> {
+  const keys = pk.join(', ')
+  const { rows } = await db.executeQuery<{ found: boolean }>(
+    CompiledQuery.raw(`select exists (select 1 from ${staging} group by ${keys} having count(*) > 1) as found`),
+  )
+  if (!rows[0]!.found) return
+  await db.executeQuery(
+    CompiledQuery.raw(
+      `delete from ${staging} where ctid = any (array(
+         select ctid from (select ctid, row_number() over (partition by ${keys} order by ${newestFirst} desc) as n from ${staging}) d where n > 1))`,
+    ),
+  )
 }

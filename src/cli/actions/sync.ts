@@ -62,7 +62,7 @@ export async function watermarks(
     if (action === 'set') {
       const job = findTableJob(registry, name!)
       const warehouse = await ctx.connections.warehouse()
-      const change = await setWatermark(warehouse, { jobName: job.name, target: defOf(job).target, incrementalColumn: defOf(job).incrementalColumn, value: value!, now: ctx.now() })
+      const change = await setWatermark(warehouse, { jobName: job.name, target: defOf(job).target, incrementalColumn: defOf(job).incrementalColumn, value: value!, now: ctx.now(), warehouseSchema: ctx.config.warehouseSchema })
       print(`watermark of ${job.name} set to ${change.value} (${change.type}; was ${change.previous ?? 'unset'}); the next run reads ${defOf(job).incrementalColumn} >= it minus ${defOf(job).lookbackDays ?? 0} days`)
       return
     }
