@@ -127,7 +127,9 @@ export async function tableSyncIncremental(quick = false): Promise<BenchResult> 
         note:
           `recent 1 %: read ${last.rowsProcessed} rows (changed + 7 days of lookback), wrote ${last.rowsUpdated}; ` +
           `scattered 1 %: read ${lastScattered.rowsProcessed}, wrote ${lastScattered.rowsUpdated}; ` +
-          `full load ${round(rows / full, 0)} rows/s vs raw COPY ${round(rows / median(rawS), 0)} rows/s = ${round(fullRatio)}; medians of ${REPEAT}`,
+          `full load ${round(rows / full, 0)} rows/s vs raw COPY ${round(rows / median(rawS), 0)} rows/s = ${round(fullRatio)}; ` +
+          `scattered ${round(median(scattered.map((r) => r.s)))}s = ${round(median(scattered.map((r) => r.s)) / full)} of the full load; ` +
+          `first run after a full load (no window yet) ${round(first.s)}s = ${round(first.s / full)}; medians of ${REPEAT}`,
       }),
       full_load_vs_raw_copy: round(fullRatio),
       scattered_ratio: round(median(scattered.map((r) => r.s)) / full),
