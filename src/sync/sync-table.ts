@@ -71,7 +71,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
     const staged = await stageRows(ctx.session, stagingName, columns, await source.rows(columns, since), { analyze: false })
     // only an incremental run into the table the window was kept for can trust it; looked at
     // before new (empty) partitions change the table's storage
-    const previous = since !== null && !state.created ? await openWindow(ctx.db, window, def.target, columns) : null
+    const previous = since !== null && !state.created ? await openWindow(ctx.db, window, def.target, staging) : null
     if (state.storage === 'native') await partitionsAhead(ctx, def, columns, staging, ddl)
     // after the partitions: TRUNCATE locks the target, and the partitions are made on another connection
     if (fullRefresh && !state.created) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
-import type { SourceColumn } from '../io/describe.js'
 import { ident, literal } from '../io/identifiers.js'
 
 /**
@@ -17,7 +16,8 @@ import { ident, literal } from '../io/identifiers.js'
  * It is trusted only against the table it was written for: its comment records the target's
  * storage (oid and relfilenode of the table and its partitions, which a DROP, TRUNCATE, VACUUM
  * FULL or a dropped partition changes), and its columns must be the run's. A row changed in the
- * target by hand is therefore put right only when the source row changes or on --full-refresh.
+ * target by hand is therefore put right only when the source row changes, on --full-refresh, or
+ * after `etl watermarks set` (which drops the window).
  */
 export interface WindowTable {
   /** `"schema"."name"`, quoted: the name holds a `$`, which no job or staging table name can. */
@@ -43,18 +43,19 @@ async function storageOf(db: Kysely<any>, target: string): Promise<string> {
   return rows[0]!.storage
 }
 
-/** The window, when there is one that describes `target` now with exactly these columns; else null. */
-export async function openWindow(db: Kysely<any>, window: WindowTable, target: string, columns: readonly SourceColumn[]): Promise<WindowTable | null> {
-  const { rows } = await sql<{ comment: string | null; columns: string | null }>`
-    select obj_description(c.oid, 'pg_class') as comment,
-           (select string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' order by attnum)
-            from pg_attribute where attrelid = c.oid and attnum > 0 and not attisdropped) as columns
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = ${window.schema} and c.relname = ${window.name}`.execute(db)
+/** The window, when there is one that describes `target` now and has the columns of `staging`; else null. */
+export async function openWindow(db: Kysely<any>, window: WindowTable, target: string, staging: string): Promise<WindowTable | null> {
+  // both tables are made from the columns a run describes: the catalog writes their types alike
+  const { rows } = await sql<{ comment: string | null; same: boolean }>`
+    with cols as (
+      select attrelid, string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' order by attnum) as list
+      from pg_attribute where attnum > 0 and not attisdropped and attrelid in (to_regclass(${window.sql}), ${staging}::regclass)
+      group by attrelid)
+    select obj_description(w.attrelid, 'pg_class') as comment, w.list = s.list as same
+    from cols w, cols s where w.attrelid = to_regclass(${window.sql}) and s.attrelid = ${staging}::regclass`.execute(db)
   const found = rows[0]
-  if (!found) return null
-  if (found.columns !== columns.map((c) => `${c.name} ${c.type}`).join(', ')) return null
-  return found.comment !== null && found.comment === (await storageOf(db, target)) ? window : null
+  if (!found?.same || found.comment === null) return null
+  return found.comment === (await storageOf(db, target)) ? window : null
 }
 
 /**
