@@ -105,6 +105,26 @@ describe('time-partitioned sync targets (native range partitions: no TimescaleDB
     expect(await partitions()).toContain('events_copy_p20250407')
   })
 
+  it('trusts the window across new partitions made ahead, and not after retention dropped one', async () => {
+    await sql`insert into src_events values ('2025-02-03', 0, 0), ('2025-03-13', 1, 1), ('2025-03-14', 2, 2), ('2025-03-15', 3, 3)`.execute(src.db)
+    const xmaxOf = async (day: string) =>
+      (await sql<{ x: string }>`select xmax::text as x from events_copy where day = ${day}`.execute(db.db)).rows[0]!.x
+    const at = (iso: string) => runEnvFor(db, tw.config, () => new Date(iso), src)
+    await runJob(at('2025-03-20T06:00:00Z'), { job: syncJob() })
+    await runJob(at('2025-03-20T06:00:00Z'), { job: syncJob() }) // reads 03-13..03-15 again and keeps them as its window
+    const compared = await xmaxOf('2025-03-14')
+    // two weeks on: the run makes the partitions of now and next week, then updates one row
+    await sql`update src_events set v = 30 where day = '2025-03-15'`.execute(src.db)
+    const later = await runJob(at('2025-04-02T06:00:00Z'), { job: syncJob() })
+    expect(later.result).toMatchObject({ rowsProcessed: 3, rowsUpdated: 1 })
+    expect(await partitions()).toContain('events_copy_p20250407')
+    expect(await xmaxOf('2025-03-14')).toBe(compared)
+    // retention drops the partition of 02-03: the next run compares what it reads with the target
+    expect((await runJob(at('2025-04-02T06:00:00Z'), { job: retentionJob() })).result).toMatchObject({ rowsProcessed: 1 })
+    await runJob(at('2025-04-02T06:00:00Z'), { job: syncJob() })
+    expect(await xmaxOf('2025-03-14')).not.toBe(compared)
+  })
+
   it('a failed drop rolls back with the run and leaves every partition', async () => {
     await sql`insert into src_events select '2025-02-03'::date + g, g, g from generate_series(0, 40) g`.execute(src.db)
     const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src)
