@@ -22,7 +22,7 @@ import { ident, literal } from '../io/identifiers.js'
 export interface WindowTable {
   /** `"schema"."name"`, quoted: the name holds a `$`, which no job or staging table name can. */
   readonly sql: string
-  readonly schema: string
+  /** The bare name, for `ALTER TABLE … RENAME TO`. */
   readonly name: string
 }
 
@@ -30,7 +30,7 @@ export function windowTable(stagingSchema: string, jobName: string): WindowTable
   // a job name is at most 63 characters, as an identifier is: a long one is shortened with a hash
   const base = jobName.length <= 56 ? jobName : `${jobName.slice(0, 47)}_${createHash('md5').update(jobName).digest('hex').slice(0, 8)}`
   const name = `${base}$window`
-  return { sql: `${ident(stagingSchema)}."${name}"`, schema: stagingSchema, name }
+  return { sql: `${ident(stagingSchema)}."${name}"`, name }
 }
 
 /** What the window's comment must say for it to describe `target` as it is now. */
