@@ -46,8 +46,9 @@ export async function upsertFromStaging(
   if (!options.uniqueKeys) await dropOlderDuplicates(db, staging, pk, ident(newestFirst))
 
   const unchanged = window ? ` where not exists (select 1 from ${window} w where ${keyOf('w', 's')}${rest.length ? ` and ${same('w', 's')}` : ''})` : ''
+  const sent = `select ${cols.map((c) => `s.${c}`).join(', ')} from ${staging} s${unchanged}`
   // in key order: neighbouring probes of the target's primary key share its pages
-  const rows = `select ${cols.map((c) => `s.${c}`).join(', ')} from ${staging} s${unchanged} order by ${pk.map((k) => `s.${k}`).join(', ')}`
+  const rows = `${sent} order by ${pk.map((k) => `s.${k}`).join(', ')}`
   const onConflict = rest.length
     ? `do update set ${rest.map((c) => `${ident(c.name)} = excluded.${ident(c.name)}`).join(', ')} where not ${same(t, 'excluded')}`
     : 'do nothing'
@@ -66,7 +67,7 @@ export async function upsertFromStaging(
   // refuses it), so the keys that exist already are counted first, through the primary key
   const exists = options.targetEmpty ? 'false' : `exists (select 1 from ${t} t where ${keyOf('t', 's')})`
   const { rows: counted } = await db.executeQuery<{ sent: number; existing: number }>(
-    CompiledQuery.raw(`select count(*)::int as sent, (count(*) filter (where ${exists}))::int as existing from (${rows}) s`),
+    CompiledQuery.raw(`select count(*)::int as sent, (count(*) filter (where ${exists}))::int as existing from (${sent}) s`),
   )
   const result = await db.executeQuery(CompiledQuery.raw(upsert))
   const written = Number(result.numAffectedRows ?? 0)
