@@ -92,7 +92,11 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     async copyOut(copySql) {
       const client = await connect()
       const stream = await copyOutOn(client, copySql)
-      stream.once('close', () => client.release())
+      // a COPY stopped before its end (the warehouse refused a row) leaves the client in COPY
+      // mode and the server's query running, with its locks: such a client is closed, not pooled
+      let ended = false
+      stream.once('end', () => (ended = true))
+      stream.once('close', () => client.release(ended ? undefined : new Error('COPY TO STDOUT stopped before its end')))
       return stream
     },
     async withSession(fn) {

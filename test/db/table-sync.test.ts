@@ -158,6 +158,18 @@ describe('table sync (PostgreSQL source)', () => {
     expect(await mark()).toBe('2025-03-15 00:00:00+00')
   })
 
+  it('fails a run whose rows the warehouse refuses mid-COPY without leaving the source\'s COPY running, holding its table', async () => {
+    // 200,000 rows of ~250 bytes: far more than the sockets buffer, so the source is still sending when the warehouse refuses
+    await sql`insert into src_orders select g, repeat('c', 240), g, '2025-03-01T00:00Z'::timestamptz from generate_series(1, 200000) g`.execute(src.db)
+    await db.exec('create table orders_copy (id bigint primary key, customer text not null, amount numeric(10,2) check (amount < 150000), updated_at timestamptz not null)')
+    const failed = await sync()
+    expect(failed.status).toBe('FAILED')
+    expect(failed.message).toMatch(/orders_copy_amount_check/)
+    expect(await target()).toEqual([])
+    // an unfinished COPY TO on a connection back in the pool would keep its lock on src_orders
+    await src.exec("set lock_timeout = '5s'; drop table src_orders; reset lock_timeout")
+  })
+
   it('--full-refresh reloads the named table from scratch and leaves the other tables and watermarks alone', async () => {
     await upsert(1, 'a', 1, '2025-03-01T00:00Z')
     await upsert(2, 'b', 2, '2025-03-15T00:00Z')
