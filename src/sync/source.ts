@@ -25,6 +25,11 @@ export interface SyncSource {
   rows(columns: readonly SourceColumn[], since: Since | null): Promise<Readable>
   /** Whether the source itself allows at most one row per value of `key` (a unique index on some of its columns). */
   uniqueKey?(key: readonly string[]): Promise<boolean>
+  /**
+   * The UTC days (YYYY-MM-DD) that a date or timestamp column's values fall on, for the
+   * partitions a load of everything needs before it can COPY straight into a partitioned target.
+   */
+  days?(column: SourceColumn): Promise<string[]>
 }
 
 /** An OLTP PostgreSQL source: `COPY (select …) TO STDOUT`, streamed with backpressure. */
@@ -36,7 +41,20 @@ export function postgresSource(db: Database, source: { table: string } | { query
     },
     // a query's rows promise nothing; a table's unique index (or primary key) does
     uniqueKey: 'table' in source ? (key) => hasUniqueIndexWithin(db, source.table, key) : undefined,
+    async days(column) {
+      const { rows } = await sql<{ day: string }>`
+        select distinct ${sql.raw(utcDay(`q.${ident(column.name)}`, column.type))}::text as day
+        from ${sql.raw(fromClause(source))}
+        where q.${sql.raw(ident(column.name))} is not null`.execute(db.db)
+      return rows.map((r) => r.day)
+    },
   }
+}
+
+/** The UTC day of a date or timestamp expression, whatever the session's time zone. */
+function utcDay(expression: string, type: string): string {
+  if (type === 'date') return expression
+  return type.startsWith('timestamp with time zone') ? `(${expression} at time zone 'UTC')::date` : `${expression}::date`
 }
 
 /** A valid unique index, neither partial nor on expressions, whose key columns are all among `key`. */
@@ -53,7 +71,11 @@ async function hasUniqueIndexWithin(db: Database, table: string, key: readonly s
 }
 
 export function extractQuery(source: { table: string } | { query: string }, columns: readonly SourceColumn[], since: Since | null): string {
-  const from = 'table' in source ? `${qualified(source.table)} q` : `(${source.query}) q`
+  const from = fromClause(source)
   const where = since ? ` where q.${ident(since.column)} >= ${literal(since.value)}::${castType(since.type)}` : ''
   return `select ${columns.map((c) => `q.${ident(c.name)}`).join(', ')} from ${from}${where}`
+}
+
+function fromClause(source: { table: string } | { query: string }): string {
+  return 'table' in source ? `${qualified(source.table)} q` : `(${source.query}) q`
 }

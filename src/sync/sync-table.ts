@@ -19,7 +19,8 @@ const SYNC_WORK_MEM = '64MB'
  *     at least once; rows read again upsert to the same content and are not rewritten);
  *  2. stream those rows into a staging table and upsert them into the target by primary key,
  *     leaving out rows equal to the last run's window (src/sync/window.ts); a first or
- *     `--full-refresh` load of an unpartitioned target COPYs straight into it;
+ *     `--full-refresh` load of a plain or natively partitioned target (its partitions made
+ *     first, from the source's days) COPYs straight into it;
  *  3. move the watermark to the largest value loaded and keep the staged rows as the next run's
  *     window, in the same transaction as the rows and the ledger's SUCCESS row, so a run that
  *     dies anywhere leaves both where they were.
@@ -58,8 +59,18 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
   const uniqueKeys = (await source.uniqueKey?.(def.primaryKey)) ?? false
   let counts: { processed: number; inserted: number; updated: number }
   let newMark: string | null
-  if (uniqueKeys && state.storage === 'plain' && since === null && (fullRefresh || state.created || (await isEmpty(ctx.db, def.target)))) {
+  // a natively partitioned target takes the COPY too once the partitions of every source row
+  // exist (a hypertable makes its own chunks, but that path is not tested: it goes through staging)
+  const straight = state.storage === 'plain' || (state.storage === 'native' && source.days !== undefined)
+  // a partitioned target is looked at outside the run's transaction: a lock that this transaction
+  // held on it would keep the other connection's CREATE … PARTITION OF waiting for ever
+  const looker = state.storage === 'native' && ctx.warehouse.concurrent ? ctx.warehouse.db : ctx.db
+  if (uniqueKeys && straight && since === null && (fullRefresh || state.created || (await isEmpty(looker, def.target)))) {
     // nothing to merge with: the source's COPY goes straight into the target, as fast as a raw pipe
+    if (state.storage === 'native') {
+      const column = columns.find((c) => c.name === def.timePartition!.column)!
+      await partitionsAhead(ctx, def, columns, await source.days!(column), ddl)
+    }
     if (fullRefresh) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
     const loaded = await ctx.session.copyIn(`copy ${target} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin`, await source.rows(columns, null))
     counts = { processed: loaded, inserted: loaded, updated: 0 }
@@ -72,7 +83,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
     // only an incremental run into the table the window was kept for can trust it; looked at
     // before new (empty) partitions change the table's storage
     const previous = since !== null && !state.created ? await openWindow(ctx.db, window, def.target, staging) : null
-    if (state.storage === 'native') await partitionsAhead(ctx, def, columns, staging, ddl)
+    if (state.storage === 'native') await partitionsAhead(ctx, def, columns, await stagedDays(ctx.db, staging, def.timePartition!.column), ddl)
     // after the partitions: TRUNCATE locks the target, and the partitions are made on another connection
     if (fullRefresh && !state.created) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
     const upserted = await upsertFromStaging(ctx.db, {
@@ -136,18 +147,23 @@ async function maxValue(db: Kysely<any>, table: string, column: string, type: st
   return rows[0]!.value
 }
 
+/** The days the staged rows of `column` fall on (the run's time zone is UTC). */
+async function stagedDays(db: Kysely<any>, staging: string, column: string): Promise<string[]> {
+  const { rows } = await sql<{ day: string }>`
+    select distinct ${sql.raw(ident(column))}::date::text as day from ${sql.raw(staging)} where ${sql.raw(ident(column))} is not null`.execute(db)
+  return rows.map((r) => r.day)
+}
+
 /**
- * The chunks the staged rows fall in, plus now's and the next one, so rows written between
- * runs find a partition. Only chunks that hold rows: old data does not fill the years up to now
+ * The chunks of the rows' `days`, plus now's and the next one, so rows written between runs
+ * find a partition. Only chunks that hold rows: old data does not fill the years up to now
  * with empty partitions.
  */
-async function partitionsAhead(ctx: JobContext, def: TableSyncDefinition, columns: readonly SourceColumn[], staging: string, ddl: { exec(s: string): Promise<void> }) {
+async function partitionsAhead(ctx: JobContext, def: TableSyncDefinition, columns: readonly SourceColumn[], days: readonly string[], ddl: { exec(s: string): Promise<void> }) {
   const part = def.timePartition!
-  const { rows } = await sql<{ day: string }>`
-    select distinct ${sql.raw(ident(part.column))}::date::text as day from ${sql.raw(staging)} where ${sql.raw(ident(part.column))} is not null`.execute(ctx.db)
   const chunk = parseInterval(part.chunk)
   const now = chunkOf(ctx.now.toISOString().slice(0, 10), chunk)
-  const wanted = new Map([now, chunkOf(now.to, chunk), ...rows.map((r) => chunkOf(r.day, chunk))].map((c) => [c.from, c]))
+  const wanted = new Map([now, chunkOf(now.to, chunk), ...days.map((day) => chunkOf(day, chunk))].map((c) => [c.from, c]))
   const type = columns.find((c) => c.name === part.column)!.type
   const chunks = [...wanted.values()].sort((a, b) => a.from.localeCompare(b.from))
   const created = await createPartitions(ddl, ctx.db, def.target, type, chunks)

@@ -145,6 +145,33 @@ describe('time-partitioned sync targets (native range partitions: no TimescaleDB
     expect(await xmaxOf('2025-03-14')).not.toBe(compared)
   })
 
+  it('--full-refresh after retention copies every source row straight in, making the partitions retention dropped again', async () => {
+    await sql`insert into src_events select '2025-02-03'::date + g, g, g from generate_series(0, 40) g`.execute(src.db)
+    const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src)
+    await runJob(env, { job: syncJob() })
+    const all = await partitions()
+    await runJob(env, { job: retentionJob() })
+    expect(await partitions()).toHaveLength(all.length - 2)
+    const outcome = await runJob(env, { job: syncJob(), parameters: { fullRefresh: true } })
+    expect(outcome.status, outcome.message).toBe('SUCCESS')
+    expect(outcome.result).toMatchObject({ rowsProcessed: 41, rowsInserted: 41, rowsUpdated: 0 })
+    expect(await partitions()).toEqual(all)
+    const { rows } = await sql<{ n: number; first: string }>`select count(*)::int as n, min(day)::text as first from events_copy`.execute(db.db)
+    expect(rows[0]).toEqual({ n: 41, first: '2025-02-03' })
+  })
+
+  it('loads an empty partitioned target left by a failed first load without waiting on itself for the partitions', async () => {
+    await sql`insert into src_events select '2025-02-03'::date + g, g, g from generate_series(0, 40) g`.execute(src.db)
+    const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src)
+    await runJob(env, { job: syncJob() })
+    // what a first load that failed after making the target leaves: the table, empty, and no watermark
+    await db.exec('truncate events_copy; truncate etl_watermarks; drop table events_copy_p20250210')
+    const outcome = await runJob(env, { job: syncJob() })
+    expect(outcome.status, outcome.message).toBe('SUCCESS')
+    expect(outcome.result).toMatchObject({ rowsProcessed: 41, rowsInserted: 41 })
+    expect(await partitions()).toContain('events_copy_p20250210')
+  }, 20_000)
+
   it('a failed drop rolls back with the run and leaves every partition', async () => {
     await sql`insert into src_events select '2025-02-03'::date + g, g, g from generate_series(0, 40) g`.execute(src.db)
     const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src)
