@@ -5,6 +5,7 @@ import { extractScenarios, factScenarios, historyScenario } from './facts.js'
 import { pricesThroughput } from './prices.js'
 import { seriesAllTenants } from './series.js'
 import { tableSyncIncremental } from './table-sync.js'
+import { tableSyncPartitioned } from './table-sync-partitioned.js'
 import type { BenchResult } from './support.js'
 
 const args = process.argv.slice(2)
@@ -18,6 +19,7 @@ const groups: Array<[string[], () => Promise<BenchResult | BenchResult[] | Recor
   [['rebuild_history'], () => historyScenario(quick)],
   [['series_all_tenants'], () => seriesAllTenants(quick)],
   [['table_sync_incremental'], () => tableSyncIncremental(quick)],
+  [['table_sync_partitioned'], () => tableSyncPartitioned(quick)],
   [['prices_throughput'], () => pricesThroughput()],
 ]
 

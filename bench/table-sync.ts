@@ -11,83 +11,35 @@
 // Every timed step starts from a checkpoint, and each is repeated: medians of 3 (full loads and
 // raw pipes interleaved; 5 recent rounds), because this machine stalls for seconds now and then.
 // `node --import tsx bench/table-sync.ts [--quick]` prints one JSON line; bench/index.ts imports it.
-import { pipeline } from 'node:stream/promises'
-import pg from 'pg'
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams'
-import { loadConfig } from '../src/config.js'
-import { migrateUp } from '../src/db/migrate.js'
-import { openPostgres } from '../src/db/postgres.js'
-import { validateJob } from '../src/engine/registry.js'
-import { newInvocationId, runJob, type RunEnv } from '../src/engine/runner.js'
 import type { JobResult } from '../src/engine/job.js'
-import { silentLogger } from '../src/log.js'
-import { median, result, round, scratchDatabase, seconds, type BenchResult } from './support.js'
+import { NOW, syncBench } from './sync-harness.js'
+import { median, result, round, type BenchResult } from './support.js'
 
-const NOW = new Date('2025-06-30T12:00:00Z')
 const REPEAT = 3
 // the goal's step costs half a second a round: five of them give a steadier median for little time
 const REPEAT_RECENT = 5
 
 export async function tableSyncIncremental(quick = false): Promise<BenchResult> {
   const rows = quick ? 500_000 : 5_000_000
-  const source = await scratchDatabase('tsync_src')
-  const target = await scratchDatabase('tsync_wh')
-  const src = await openPostgres({ url: source.url, role: 'oltp' })
-  const wh = await openPostgres({ url: target.url, role: 'warehouse' })
+  // two years of history, none of it in the last month; updated_at indexed, as a synced table should be
+  const bench = await syncBench(
+    'tsync',
+    async (src) => {
+      await src.exec(`
+        create table events (id bigint primary key, account_id integer not null, amount numeric(12,2) not null,
+                             status text not null, updated_at timestamptz not null);
+        insert into events
+        select g, g % 9973, (g % 100000) / 100.0, (array['new','paid','void'])[1 + g % 3],
+               '${NOW.toISOString()}'::timestamptz - interval '30 days' - (g % 700) * interval '1 day' - (g % 86400) * interval '1 second'
+        from generate_series(1, ${rows}) g;
+        create index events_updated_at on events (updated_at);`)
+      await src.exec('vacuum analyze events')
+    },
+    { name: 'sync_table_events', source: { table: 'public.events' }, target: 'events', primaryKey: ['id'], incrementalColumn: 'updated_at', lookbackDays: 7 },
+  )
+  const { src, sync, settled } = bench
+  const rawPipe = () => bench.rawPipe('events', 'events_raw', 'create table events_raw (like events including all)')
   try {
-    await migrateUp(wh, 'public')
-    // two years of history, none of it in the last month; updated_at indexed, as a synced table should be
-    await src.exec(`
-      create table events (id bigint primary key, account_id integer not null, amount numeric(12,2) not null,
-                           status text not null, updated_at timestamptz not null);
-      insert into events
-      select g, g % 9973, (g % 100000) / 100.0, (array['new','paid','void'])[1 + g % 3],
-             '${NOW.toISOString()}'::timestamptz - interval '30 days' - (g % 700) * interval '1 day' - (g % 86400) * interval '1 second'
-      from generate_series(1, ${rows}) g;
-      create index events_updated_at on events (updated_at);`)
-    await src.exec('vacuum analyze events')
-    const config = loadConfig({ WAREHOUSE_DATABASE_URL: target.url, OLTP_DATABASE_URL: source.url, LOG_LEVEL: 'warn' })
-    const env: RunEnv = { config, log: silentLogger, warehouse: wh, source: async () => src, invocationId: newInvocationId(), now: () => NOW }
-    const job = validateJob(
-      {
-        kind: 'table-sync',
-        name: 'sync_table_events',
-        source: { table: 'public.events' },
-        target: 'events',
-        primaryKey: ['id'],
-        incrementalColumn: 'updated_at',
-        lookbackDays: 7,
-      },
-      'bench/sync_table_events.ts',
-    )
-    const sync = async (parameters: Record<string, unknown> = {}): Promise<JobResult> => {
-      const outcome = await runJob(env, { job, parameters })
-      if (outcome.status !== 'SUCCESS') throw new Error(`sync ${outcome.status}: ${outcome.message}`)
-      return outcome.result
-    }
-    // every timed step starts from a checkpoint: none pays for the dirty pages of the step before
-    const settled = async <T>(fn: () => Promise<T>) => {
-      await wh.exec('checkpoint')
-      return seconds(fn)
-    }
-    const rawPipe = async () => {
-      await wh.exec('drop table if exists events_raw; create table events_raw (like events including all)')
-      const timed = await settled(async () => {
-        const a = new pg.Client({ connectionString: source.url })
-        const b = new pg.Client({ connectionString: target.url })
-        await a.connect()
-        await b.connect()
-        try {
-          await pipeline(a.query(copyTo('copy (select * from events) to stdout')), b.query(copyFrom('copy events_raw from stdin')))
-        } finally {
-          await a.end()
-          await b.end()
-        }
-      })
-      await wh.exec('drop table events_raw')
-      return timed.s
-    }
-
     await sync() // creates the target and loads it: the state every later run starts from
     const fullS: number[] = []
     const rawS: number[] = []
@@ -145,10 +97,7 @@ export async function tableSyncIncremental(quick = false): Promise<BenchResult> 
       first_after_full_s: round(first.s),
     } as BenchResult
   } finally {
-    await src.close()
-    await wh.close()
-    await source.drop()
-    await target.drop()
+    await bench.close()
   }
 }
 
