@@ -67,10 +67,10 @@ export async function upsertFromStaging(
   // refuses it). The server's own counters of this transaction's writes to the target and its
   // partitions can, read before and after the statement: no second pass over the rows (counting
   // them through the key probed every partition, or hashed the whole target, for 3× the upsert)
-  const before = await writesSoFar(db, target)
+  const before = await insertedSoFar(db, target)
   if (before.counting) {
     const result = await db.executeQuery(CompiledQuery.raw(upsert))
-    const inserted = (await writesSoFar(db, target)).inserted - before.inserted
+    const inserted = (await insertedSoFar(db, target)).inserted - before.inserted
     return { inserted, updated: Number(result.numAffectedRows ?? 0) - inserted }
   }
   // track_counts off: no counters, so the keys that exist already are counted first
@@ -89,7 +89,7 @@ export async function upsertFromStaging(
  * their partitions, a hypertable's chunks), from the statistics counters the server keeps for
  * the transaction (`pg_stat_get_xact_tuples_inserted`, counted only while `track_counts` is on).
  */
-async function writesSoFar(db: Kysely<any>, table: string): Promise<{ inserted: number; counting: boolean }> {
+async function insertedSoFar(db: Kysely<any>, table: string): Promise<{ inserted: number; counting: boolean }> {
   const { rows } = await sql<{ inserted: string; counting: boolean }>`
     with recursive tree (oid) as (
       select ${table}::regclass::oid
