@@ -34,8 +34,20 @@ export async function syncBench(label: string, setup: (src: Database) => Promise
   const target = await scratchDatabase(`${label}_wh`)
   const src = await openPostgres({ url: source.url, role: 'oltp' })
   const wh = await openPostgres({ url: target.url, role: 'warehouse' })
-  await migrateUp(wh, 'public')
-  await setup(src)
+  const close = async () => {
+    await src.close()
+    await wh.close()
+    await source.drop()
+    await target.drop()
+  }
+  try {
+    await migrateUp(wh, 'public')
+    await setup(src)
+  } catch (error) {
+    // the scenario's own finally is not reached yet: a failed setup must not leave its databases
+    await close()
+    throw error
+  }
   const config = loadConfig({ WAREHOUSE_DATABASE_URL: target.url, OLTP_DATABASE_URL: source.url, LOG_LEVEL: 'warn' })
   const env: RunEnv = { config, log: silentLogger, warehouse: wh, source: async () => src, invocationId: newInvocationId(), now: () => NOW }
   const job = validateJob({ kind: 'table-sync', ...definition }, `bench/${String(definition.name)}.ts`)
@@ -69,11 +81,6 @@ export async function syncBench(label: string, setup: (src: Database) => Promise
       await wh.exec(`drop table ${into}`)
       return timed.s
     },
-    async close() {
-      await src.close()
-      await wh.close()
-      await source.drop()
-      await target.drop()
-    },
+    close,
   }
 }
