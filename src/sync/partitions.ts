@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon'
 import { sql, type Kysely } from 'kysely'
 import type { Session } from '../db/database.js'
+import type { SourceColumn } from '../io/describe.js'
 import { ident } from '../io/identifiers.js'
 import type { Interval } from './definition.js'
 import { castType } from './watermark.js'
@@ -60,6 +61,18 @@ function bound(day: string, type: string): string {
   if (type === 'date') return `'${day}'`
   if (type.startsWith('timestamp with time zone')) return `'${day} 00:00:00+00'`
   return `'${day} 00:00:00'`
+}
+
+/**
+ * The UTC days (YYYY-MM-DD) a date or timestamp column's values fall on in `from` (a relation
+ * or subquery aliased `q`), whatever the session's time zone: the chunks the rows need.
+ */
+export async function distinctDays(db: Kysely<any>, from: string, column: SourceColumn): Promise<string[]> {
+  const value = `q.${ident(column.name)}`
+  const day = column.type === 'date' ? value : column.type.startsWith('timestamp with time zone') ? `(${value} at time zone 'UTC')::date` : `${value}::date`
+  const { rows } = await sql<{ day: string }>`
+    select distinct ${sql.raw(day)}::text as day from ${sql.raw(from)} where ${sql.raw(value)} is not null`.execute(db)
+  return rows.map((r) => r.day)
 }
 
 /** The partitions a table has now. */

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream'
 import type { Database } from '../db/database.js'
 import { describeSource, type SourceColumn } from '../io/describe.js'
 import { ident, literal, qualified } from '../io/identifiers.js'
+import { distinctDays } from './partitions.js'
 import { castType } from './watermark.js'
 
 /** Rows at or after this value of the incremental column; null reads everything. */
@@ -41,20 +42,8 @@ export function postgresSource(db: Database, source: { table: string } | { query
     },
     // a query's rows promise nothing; a table's unique index (or primary key) does
     uniqueKey: 'table' in source ? (key) => hasUniqueIndexWithin(db, source.table, key) : undefined,
-    async days(column) {
-      const { rows } = await sql<{ day: string }>`
-        select distinct ${sql.raw(utcDay(`q.${ident(column.name)}`, column.type))}::text as day
-        from ${sql.raw(fromClause(source))}
-        where q.${sql.raw(ident(column.name))} is not null`.execute(db.db)
-      return rows.map((r) => r.day)
-    },
+    days: (column) => distinctDays(db.db, fromClause(source), column),
   }
-}
-
-/** The UTC day of a date or timestamp expression, whatever the session's time zone. */
-function utcDay(expression: string, type: string): string {
-  if (type === 'date') return expression
-  return type.startsWith('timestamp with time zone') ? `(${expression} at time zone 'UTC')::date` : `${expression}::date`
 }
 
 /** A valid unique index, neither partial nor on expressions, whose key columns are all among `key`. */

@@ -4,7 +4,7 @@ import type { SourceColumn } from '../io/describe.js'
 import { ident, qualified, stagingSchema } from '../io/identifiers.js'
 import { dropStaging, stageRows } from '../io/staging.js'
 import { connectionOf, parseInterval, type TableSyncDefinition } from './definition.js'
-import { chunkOf, createPartitions } from './partitions.js'
+import { chunkOf, createPartitions, distinctDays } from './partitions.js'
 import { postgresSource, type Since, type SyncSource } from './source.js'
 import { prepareTarget, type Storage } from './target.js'
 import { upsertFromStaging } from './upsert.js'
@@ -67,10 +67,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
   const looker = state.storage === 'native' && ctx.warehouse.concurrent ? ctx.warehouse.db : ctx.db
   if (uniqueKeys && straight && since === null && (fullRefresh || state.created || (await isEmpty(looker, def.target)))) {
     // nothing to merge with: the source's COPY goes straight into the target, as fast as a raw pipe
-    if (state.storage === 'native') {
-      const column = columns.find((c) => c.name === def.timePartition!.column)!
-      await partitionsAhead(ctx, def, columns, await source.days!(column), ddl)
-    }
+    if (state.storage === 'native') await partitionsAhead(ctx, def, columns, await source.days!(partitionColumn(def, columns)), ddl)
     if (fullRefresh) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
     const loaded = await ctx.session.copyIn(`copy ${target} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin`, await source.rows(columns, null))
     counts = { processed: loaded, inserted: loaded, updated: 0 }
@@ -83,7 +80,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
     // only an incremental run into the table the window was kept for can trust it; looked at
     // before new (empty) partitions change the table's storage
     const previous = since !== null && !state.created ? await openWindow(ctx.db, window, def.target, staging) : null
-    if (state.storage === 'native') await partitionsAhead(ctx, def, columns, await stagedDays(ctx.db, staging, def.timePartition!.column), ddl)
+    if (state.storage === 'native') await partitionsAhead(ctx, def, columns, await distinctDays(ctx.db, `${staging} q`, partitionColumn(def, columns)), ddl)
     // after the partitions: TRUNCATE locks the target, and the partitions are made on another connection
     if (fullRefresh && !state.created) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
     const upserted = await upsertFromStaging(ctx.db, {
@@ -129,7 +126,7 @@ function checkColumns(def: TableSyncDefinition, columns: readonly SourceColumn[]
   const missing = [...new Set(wanted.filter((c) => !names.includes(c)))]
   if (missing.length) throw new Error(`the source has no column ${missing.join(', ')} (it has ${names.join(', ')})`)
   if (def.timePartition) {
-    const type = columns.find((c) => c.name === def.timePartition!.column)!.type
+    const type = partitionColumn(def, columns).type
     if (!isTimeType(type)) throw new Error(`timePartition.column ${def.timePartition.column} must be a date or timestamp; it is ${type}`)
   }
   return columns.find((c) => c.name === def.incrementalColumn)!.type
@@ -147,12 +144,7 @@ async function maxValue(db: Kysely<any>, table: string, column: string, type: st
   return rows[0]!.value
 }
 
-/** The days the staged rows of `column` fall on (the run's time zone is UTC). */
-async function stagedDays(db: Kysely<any>, staging: string, column: string): Promise<string[]> {
-  const { rows } = await sql<{ day: string }>`
-    select distinct ${sql.raw(ident(column))}::date::text as day from ${sql.raw(staging)} where ${sql.raw(ident(column))} is not null`.execute(db)
-  return rows.map((r) => r.day)
-}
+const partitionColumn = (def: TableSyncDefinition, columns: readonly SourceColumn[]) => columns.find((c) => c.name === def.timePartition!.column)!
 
 /**
  * The chunks of the rows' `days`, plus now's and the next one, so rows written between runs
@@ -164,7 +156,7 @@ async function partitionsAhead(ctx: JobContext, def: TableSyncDefinition, column
   const chunk = parseInterval(part.chunk)
   const now = chunkOf(ctx.now.toISOString().slice(0, 10), chunk)
   const wanted = new Map([now, chunkOf(now.to, chunk), ...days.map((day) => chunkOf(day, chunk))].map((c) => [c.from, c]))
-  const type = columns.find((c) => c.name === part.column)!.type
+  const type = partitionColumn(def, columns).type
   const chunks = [...wanted.values()].sort((a, b) => a.from.localeCompare(b.from))
   const created = await createPartitions(ddl, ctx.db, def.target, type, chunks)
   if (created.length) ctx.log.info({ partitions: created.length, first: created[0], last: created.at(-1) }, `created partitions of ${def.target}`)
