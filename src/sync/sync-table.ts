@@ -91,7 +91,6 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
       newestFirst: def.incrementalColumn,
       window: previous?.sql ?? null,
       targetEmpty: state.created || fullRefresh,
-      plain: state.storage === 'plain',
       uniqueKeys,
     })
     counts = { processed: staged, ...upserted }

@@ -27,8 +27,6 @@ export async function upsertFromStaging(
     window: string | null
     /** The target was just created or truncated: every row is an insert. */
     targetEmpty?: boolean
-    /** A plain table (not partitioned, not a hypertable): RETURNING can tell inserts from updates. */
-    plain?: boolean
     /** The source allows one row per key: staging needs no check for duplicates. */
     uniqueKeys?: boolean
   },
@@ -53,20 +51,10 @@ export async function upsertFromStaging(
     ? `do update set ${rest.map((c) => `${ident(c.name)} = excluded.${ident(c.name)}`).join(', ')} where not ${same(t, 'excluded')}`
     : 'do nothing'
   const upsert = `insert into ${t} (${cols.join(', ')}) ${rows} on conflict (${pk.join(', ')}) ${onConflict}`
-  if (options.plain) {
-    // xmax is 0 on a freshly inserted row version: one statement both writes and counts
-    const { rows: counted } = await db.executeQuery<{ inserted: number; updated: number }>(
-      CompiledQuery.raw(
-        `with written as (${upsert} returning (xmax = 0) as is_insert)
-         select (count(*) filter (where is_insert))::int as inserted, (count(*) filter (where not is_insert))::int as updated from written`,
-      ),
-    )
-    return counted[0]!
-  }
-  // RETURNING xmax cannot tell inserts from updates on a partitioned table (PostgreSQL 18
-  // refuses it). The server's own counters of this transaction's writes to the target and its
-  // partitions can, read before and after the statement: no second pass over the rows (counting
-  // them through the key probed every partition, or hashed the whole target, for 3× the upsert)
+  // The server's own counters of this transaction's writes to the target (and its partitions)
+  // tell inserts from updates, read before and after the statement: no second pass over the rows,
+  // and no RETURNING, whose rows PostgreSQL stores and reads again only to be counted (`xmax = 0`
+  // cannot tell them apart on a partitioned table anyway, and PostgreSQL 18 refuses it there)
   const before = await insertedSoFar(db, target)
   if (before.counting) {
     const result = await db.executeQuery(CompiledQuery.raw(upsert))

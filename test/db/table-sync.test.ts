@@ -5,6 +5,7 @@ import { validateJob } from '../../src/engine/registry.js'
 import { runJob } from '../../src/engine/runner.js'
 import { setWatermark } from '../../src/sync/operator.js'
 import { postgresSource } from '../../src/sync/source.js'
+import { upsertFromStaging } from '../../src/sync/upsert.js'
 import { readWatermark } from '../../src/sync/watermark.js'
 import { useTestDatabases, type TestWarehouse } from '../helpers/db.js'
 import { ledgerRows, runEnvFor } from '../helpers/run-env.js'
@@ -213,6 +214,28 @@ describe('table sync (PostgreSQL source)', () => {
       { id: 3, label: 'Z' },
     ])
     expect(await mark('sync_table_other_q')).toBe('2025-03-02')
+  })
+
+  it('counts what it inserts and updates in a plain target from the transaction\'s own counters, and by the key with track_counts off', async () => {
+    await upsert(1, 'a', 1, '2025-03-10T00:00Z')
+    await upsert(2, 'b', 2, '2025-03-11T00:00Z')
+    await upsert(3, 'c', 3, '2025-03-12T00:00Z')
+    await syncOk()
+    const columns = [{ name: 'id', type: 'bigint' }, { name: 'customer', type: 'text' }, { name: 'amount', type: 'numeric(10,2)' }, { name: 'updated_at', type: 'timestamp with time zone' }]
+    const rolledBack = new Error('rolled back')
+    for (const counting of ['on', 'off']) {
+      const counted = db.db.transaction().execute(async (trx) => {
+        await sql`select set_config('track_counts', ${counting}, true)`.execute(trx)
+        await sql`create temp table staged on commit drop as select * from orders_copy where false`.execute(trx)
+        // 1 as it is, 2 and 3 changed, 4 and 5 new
+        await sql`insert into staged select id, customer, amount + case when id = 1 then 0 else 1 end, updated_at from orders_copy
+                  union all values (4, 'd', 4, '2025-03-13'::timestamptz), (5, 'e', 5, '2025-03-14'::timestamptz)`.execute(trx)
+        const options = { target: 'orders_copy', staging: 'staged', columns, primaryKey: ['id'], newestFirst: 'updated_at', window: null, uniqueKeys: true }
+        expect(await upsertFromStaging(trx, options), `track_counts ${counting}`).toEqual({ inserted: 2, updated: 2 })
+        throw rolledBack
+      })
+      await expect(counted).rejects.toBe(rolledBack)
+    }
   })
 
   it('refuses lookbackDays on a column that is not a date or a timestamp', async () => {
