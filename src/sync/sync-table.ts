@@ -90,6 +90,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
       primaryKey: def.primaryKey,
       newestFirst: def.incrementalColumn,
       window: previous?.sql ?? null,
+      since,
       targetEmpty: state.created || fullRefresh,
       uniqueKeys,
     })

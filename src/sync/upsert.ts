@@ -1,6 +1,8 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely'
 import type { SourceColumn } from '../io/describe.js'
-import { ident } from '../io/identifiers.js'
+import { ident, literal } from '../io/identifiers.js'
+import type { Since } from './source.js'
+import { castType } from './watermark.js'
 
 /** Types without an equality operator: compared as text to tell whether a row changed. */
 const NO_EQUALITY = /^(json|xml|point|line|lseg|box|path|polygon|circle)\b/
@@ -25,6 +27,8 @@ export async function upsertFromStaging(
     newestFirst: string
     /** `"schema"."table"` of the last run's window, or null to compare every row with the target. */
     window: string | null
+    /** What this run read from: window rows below it cannot equal a staged row, and stay out of the hash. */
+    since?: Since | null
     /** The target was just created or truncated: every row is an insert. */
     targetEmpty?: boolean
     /** The source allows one row per key: staging needs no check for duplicates. */
@@ -43,7 +47,10 @@ export async function upsertFromStaging(
 
   if (!options.uniqueKeys) await dropOlderDuplicates(db, staging, pk, ident(newestFirst))
 
-  const unchanged = window ? ` where not exists (select 1 from ${window} w where ${keyOf('w', 's')}${rest.length ? ` and ${same('w', 's')}` : ''})` : ''
+  // a staged row equals its window row only if their incremental values are equal, so window rows
+  // older than what this run read (the lookback before last) need not be hashed at all
+  const recent = options.since ? ` and w.${ident(options.since.column)} >= ${literal(options.since.value)}::${castType(options.since.type)}` : ''
+  const unchanged = window ? ` where not exists (select 1 from ${window} w where ${keyOf('w', 's')}${recent}${rest.length ? ` and ${same('w', 's')}` : ''})` : ''
   const sent = `select ${cols.map((c) => `s.${c}`).join(', ')} from ${staging} s${unchanged}`
   // in key order: neighbouring probes of the target's primary key share its pages
   const rows = `${sent} order by ${pk.map((k) => `s.${k}`).join(', ')}`

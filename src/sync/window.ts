@@ -60,8 +60,8 @@ export async function openWindow(db: Kysely<any>, window: WindowTable, target: s
 
 /**
  * Makes this run's staging table the next run's window. Rows the next run will not read again
- * stay in it: trimming them would cost a scan of the window, and most rows of a lookback are read
- * again (after a catch-up of a large backlog, the next run hashes that larger window once).
+ * stay in it: trimming them would cost a pass over the window now, and the next run scans it
+ * anyway, hashing only the rows at or after its own lower bound (src/sync/upsert.ts).
  */
 export async function keepWindow(db: Kysely<any>, options: { staging: string; window: WindowTable; target: string }): Promise<void> {
   const { staging, window, target } = options

@@ -283,6 +283,26 @@ describe('table sync: the window kept between runs', () => {
     expect(await windowRows()).toBe(3)
   })
 
+  it('hashes only window rows at or after the run\'s lower bound, and still leaves out a row read again right on it', async () => {
+    await upsert(5, 'e', 5, '2025-03-18T00:00Z')
+    expect(await syncOk()).toMatchObject({ rowsProcessed: 3, rowsInserted: 1 }) // from 03-04: rows 1, 2 and 5; no window yet
+    await upsert(3, 'c', 3, '2025-03-25T00:00Z')
+    expect(await syncOk()).toMatchObject({ rowsProcessed: 3, rowsInserted: 1, rowsUpdated: 0 }) // from 03-11 (−7 days of 03-18): rows 2, 5 and 3
+    const kept = await xmaxOf(5)
+    // from 03-18 (−7 days of 03-25): row 2 of the window is below it, row 5 right on it
+    await upsert(3, 'c', 30, '2025-03-25T00:00Z')
+    await upsert(4, 'd', 4, '2025-03-26T00:00Z')
+    expect(await syncOk()).toMatchObject({ rowsProcessed: 3, rowsInserted: 1, rowsUpdated: 1 })
+    expect(await xmaxOf(5)).toBe(kept)
+    expect(await target()).toEqual([
+      { id: 1, customer: 'a', amount: '1.00' },
+      { id: 2, customer: 'b', amount: '2.00' },
+      { id: 3, customer: 'c', amount: '30.00' },
+      { id: 4, customer: 'd', amount: '4.00' },
+      { id: 5, customer: 'e', amount: '5.00' },
+    ])
+  })
+
   it('is not trusted for a target truncated by hand: the rows read are written again', async () => {
     await syncOk()
     await db.exec('truncate orders_copy')
