@@ -59,9 +59,14 @@ async function hasUniqueIndexWithin(db: Database, table: string, key: readonly s
   return rows[0]!.found
 }
 
+/** `alias.column >= value`, as SQL text with the value inlined (COPY takes no bind parameters). */
+export function atOrAfter(alias: string, since: Since): string {
+  return `${alias}.${ident(since.column)} >= ${literal(since.value)}::${castType(since.type)}`
+}
+
 export function extractQuery(source: { table: string } | { query: string }, columns: readonly SourceColumn[], since: Since | null): string {
   const from = fromClause(source)
-  const where = since ? ` where q.${ident(since.column)} >= ${literal(since.value)}::${castType(since.type)}` : ''
+  const where = since ? ` where ${atOrAfter('q', since)}` : ''
   return `select ${columns.map((c) => `q.${ident(c.name)}`).join(', ')} from ${from}${where}`
 }
 

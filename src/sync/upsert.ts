@@ -1,8 +1,7 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely'
 import type { SourceColumn } from '../io/describe.js'
-import { ident, literal } from '../io/identifiers.js'
-import type { Since } from './source.js'
-import { castType } from './watermark.js'
+import { ident } from '../io/identifiers.js'
+import { atOrAfter, type Since } from './source.js'
 
 /** Types without an equality operator: compared as text to tell whether a row changed. */
 const NO_EQUALITY = /^(json|xml|point|line|lseg|box|path|polygon|circle)\b/
@@ -48,8 +47,9 @@ export async function upsertFromStaging(
   if (!options.uniqueKeys) await dropOlderDuplicates(db, staging, pk, ident(newestFirst))
 
   // a staged row equals its window row only if their incremental values are equal, so window rows
-  // older than what this run read (the lookback before last) need not be hashed at all
-  const recent = options.since ? ` and w.${ident(options.since.column)} >= ${literal(options.since.value)}::${castType(options.since.type)}` : ''
+  // older than what this run read (the lookback before last) need not be hashed at all: the same
+  // condition as the PostgreSQL source's extract
+  const recent = options.since ? ` and ${atOrAfter('w', options.since)}` : ''
   const unchanged = window ? ` where not exists (select 1 from ${window} w where ${keyOf('w', 's')}${recent}${rest.length ? ` and ${same('w', 's')}` : ''})` : ''
   const sent = `select ${cols.map((c) => `s.${c}`).join(', ')} from ${staging} s${unchanged}`
   // in key order: neighbouring probes of the target's primary key share its pages
