@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { Writable } from 'node:stream'
 import { pino, type Logger } from 'pino'
 import { redact } from './redact.js'
 
@@ -18,7 +19,15 @@ export function createLogger(options: { level: string; pretty?: boolean }): Logg
   if (pretty) {
     // loaded only for people at a terminal: pino-pretty costs start-up time cron should not pay
     const pinoPretty = require('pino-pretty') as typeof import('pino-pretty')
-    const stream = pinoPretty({ destination: sink as never, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' })
+    // pino-pretty pipes into its destination, so it needs a real stream (a plain {write} crashed
+    // every command at a terminal with `stream.on is not a function`)
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        sink.write(chunk.toString())
+        done()
+      },
+    })
+    const stream = pinoPretty({ destination, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' })
     return pino({ level: options.level }, stream)
   }
   return pino({ level: options.level, base: { pid: process.pid } }, sink)
