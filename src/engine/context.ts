@@ -21,8 +21,17 @@ export class EtlContext {
     this.connections = new Connections(config, log)
   }
 
-  registry(): Promise<JobRegistry> {
-    this.#registry ??= loadRegistry([builtinJobsDir, ...this.config.jobsPaths])
+  /**
+   * The jobs, loaded on first use. Broken job files are warned about once, by name, unless the
+   * caller reports them itself (`etl jobs`, `etl check`): the rest of the jobs still run.
+   */
+  registry(options: { warnBroken?: boolean } = {}): Promise<JobRegistry> {
+    this.#registry ??= loadRegistry([builtinJobsDir, ...this.config.jobsPaths]).then((registry) => {
+      if (options.warnBroken !== false) {
+        for (const b of registry.broken) this.log.warn({ job: b.name, file: b.file }, `job '${b.name}' is left out: ${b.error.message}`)
+      }
+      return registry
+    })
     return this.#registry
   }
 

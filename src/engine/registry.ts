@@ -10,19 +10,38 @@ import { fieldPath, JobCommonSchema } from './job-schema.js'
 const JOB_FILE = /\.(m?js|m?ts)$/
 const NOT_A_JOB = /(\.d\.ts|\.test\.[mc]?[jt]s|\.map)$/
 
-/** Every job, validated, in dependency order. */
+/**
+ * A job file that could not be loaded, or a job that cannot run because of one (its dependency is
+ * broken, missing or in a cycle). `name` is the job it would define: its file name when the file
+ * itself could not be read.
+ */
+export interface BrokenJob {
+  readonly name: string
+  readonly file: string
+  readonly error: EtlError
+}
+
+/**
+ * Every job, validated, in dependency order, and the broken ones beside them: one bad file must
+ * not stop every cron entry, so a command fails on a broken job only when it selects it.
+ */
 export class JobRegistry {
   readonly jobs: readonly RegisteredJob[]
+  readonly broken: readonly BrokenJob[]
   readonly #byName: Map<string, RegisteredJob>
 
-  constructor(jobs: RegisteredJob[]) {
-    this.jobs = orderByDependencies(jobs)
+  constructor(jobs: RegisteredJob[], broken: readonly BrokenJob[] = []) {
+    const { ordered, broken: unrunnable } = sortRunnable(jobs, broken)
+    this.jobs = ordered
+    this.broken = [...broken, ...unrunnable]
     this.#byName = new Map(this.jobs.map((j) => [j.name, j]))
   }
 
   get(name: string): RegisteredJob {
     const job = this.#byName.get(name)
     if (!job) {
+      const broken = this.broken.find((b) => b.name === name)
+      if (broken) throw broken.error
       throw new EtlError('UNKNOWN_JOB', `no job named '${name}'; 'etl jobs' lists them`)
     }
     return job
@@ -42,7 +61,6 @@ export class JobRegistry {
 
 /** Job files below a folder, in a stable order. */
 function listJobFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return []
   const files: string[] = []
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(dir, entry.name)
@@ -52,37 +70,97 @@ function listJobFiles(dir: string): string[] {
   return files
 }
 
+/** A folder of ETL_JOBS_PATH that is not there is the environment's fault (exit 3), not an empty list. */
+function checkFolder(dir: string): void {
+  let stat: fs.Stats
+  try {
+    stat = fs.statSync(dir)
+  } catch {
+    throw new EtlError('CONFIG', `ETL_JOBS_PATH: the folder ${dir} does not exist`)
+  }
+  if (!stat.isDirectory()) throw new EtlError('CONFIG', `ETL_JOBS_PATH: ${dir} is not a folder`)
+}
+
 /**
- * Loads the job files of the given folders. A bad file is BAD_JOB_FILE (exit 2) naming the file
- * and the field; a job name defined twice, an unknown dependency or a cycle too.
+ * Loads the job files of the given folders. The first folder is the package's own and the rest
+ * are ETL_JOBS_PATH's, where job files may `import … from 'nightshift'`. A bad file is a
+ * BAD_JOB_FILE (exit 2) naming the file and the field, kept in `broken` with the jobs it takes
+ * down with it (a name defined twice, an unknown dependency, a cycle).
  */
 export async function loadRegistry(dirs: readonly string[]): Promise<JobRegistry> {
-  const files = dirs.flatMap(listJobFiles)
-  if (files.some((f) => /\.m?ts$/.test(f)) && !process.env.VITEST) {
-    const { registerTypeScriptLoader } = await import('./ts-loader.js')
-    registerTypeScriptLoader()
+  dirs.slice(1).forEach(checkFolder)
+  const files = dirs.flatMap((dir) => (fs.existsSync(dir) ? listJobFiles(dir) : []))
+  const userFiles = dirs.length > 1 && files.some((f) => !f.startsWith(dirs[0]! + path.sep))
+  if ((userFiles || files.some((f) => /\.m?ts$/.test(f))) && !process.env.VITEST) {
+    const { registerJobLoader } = await import('./job-loader.js')
+    registerJobLoader()
   }
   const jobs: RegisteredJob[] = []
+  const broken: BrokenJob[] = []
   const seen = new Map<string, string>()
   for (const file of files) {
-    const job = validateJob(await importJob(file), file)
-    const other = seen.get(job.name)
-    if (other) throw new EtlError('BAD_JOB_FILE', `${file}: job '${job.name}' is already defined in ${other}`)
-    seen.set(job.name, file)
-    jobs.push(job)
+    try {
+      const job = validateJob(await importJob(file), file)
+      const other = seen.get(job.name)
+      if (other) throw new EtlError('BAD_JOB_FILE', `${file}: job '${job.name}' is already defined in ${other}`)
+      seen.set(job.name, file)
+      jobs.push(job)
+    } catch (error) {
+      if (!(error instanceof EtlError)) throw error
+      broken.push({ name: jobNameOf(file), file, error })
+    }
   }
-  return new JobRegistry(jobs)
+  return new JobRegistry(jobs, broken)
 }
+
+const jobNameOf = (file: string) => path.basename(file).replace(JOB_FILE, '')
 
 async function importJob(file: string): Promise<unknown> {
   let mod: { default?: unknown }
   try {
     mod = await import(pathToFileURL(file).href)
   } catch (error) {
-    throw new EtlError('BAD_JOB_FILE', `${file}: cannot be loaded: ${(error as Error).message}`, { cause: error })
+    throw await loadProblem(file, error)
   }
   if (mod.default === undefined) throw new EtlError('BAD_JOB_FILE', `${file}: has no default export describing the job`)
   return mod.default
+}
+
+/**
+ * Why a file could not be imported. Node's message for a syntax error carries no position, so
+ * the file is parsed again with esbuild, which names the line and column.
+ */
+async function loadProblem(file: string, error: unknown): Promise<EtlError> {
+  const message = (error as Error)?.message ?? String(error)
+  const at = await syntaxErrorAt(file)
+  if (at) return new EtlError('BAD_JOB_FILE', `${file}:${at.line}:${at.column}: syntax error: ${at.text}`, { cause: error })
+  return new EtlError('BAD_JOB_FILE', `${file}: cannot be loaded: ${message.split('\n')[0]}`, { cause: error })
+}
+
+async function syntaxErrorAt(file: string): Promise<{ line: number; column: number; text: string } | undefined> {
+  const { transform } = await import('esbuild')
+  try {
+    await transform(fs.readFileSync(file, 'utf8'), { loader: /\.m?ts$/.test(file) ? 'ts' : 'js', format: 'esm', logLevel: 'silent' })
+    return undefined
+  } catch (error) {
+    const first = (error as { errors?: { text: string; location?: { line: number; column: number } }[] }).errors?.[0]
+    // esbuild's columns count from 0, editors' from 1
+    return first?.location ? { line: first.location.line, column: first.location.column + 1, text: first.text } : undefined
+  }
+}
+
+/**
+ * The fields a job file may have: the common ones and its kind's. Anything else is a typo that
+ * would otherwise be ignored while a default applies in its place.
+ */
+function unknownField(exported: object, kindSchema: z.ZodType): string | undefined {
+  const known = new Set([...Object.keys(JobCommonSchema.shape), ...Object.keys(shapeOf(kindSchema))])
+  return Object.keys(exported).find((key) => !known.has(key))
+}
+
+function shapeOf(schema: z.ZodType): Record<string, unknown> {
+  const s = schema as unknown as { shape?: Record<string, unknown>; def?: { in?: z.ZodType } }
+  return s.shape ?? (s.def?.in ? shapeOf(s.def.in) : {})
 }
 
 function zodProblem(file: string, error: z.ZodError): EtlError {
@@ -100,6 +178,12 @@ export function validateJob(exported: unknown, file: string): RegisteredJob {
   const handler = KINDS[common.data.kind]
   const own = handler.schema.safeParse(exported)
   if (!own.success) throw zodProblem(file, own.error)
+  const unknown = unknownField(exported, handler.schema)
+  if (unknown) {
+    const known = [...Object.keys(JobCommonSchema.shape), ...Object.keys(shapeOf(handler.schema))]
+    const near = closest(unknown, known)
+    throw new EtlError('BAD_JOB_FILE', `${file}: unknown field '${unknown}'${near ? `; did you mean '${near}'?` : ` (a ${common.data.kind} job has: ${known.join(', ')})`}`)
+  }
   const definition = exported as JobDefinition
   const base = path.basename(file).replace(JOB_FILE, '')
   const name = common.data.name ?? base
@@ -122,20 +206,50 @@ export function validateJob(exported: unknown, file: string): RegisteredJob {
   })
 }
 
-/** Kahn's algorithm, ties broken by file order, so the order is stable between runs. */
+/** The jobs in dependency order; the first that cannot run (see `sortRunnable`) is thrown. */
 export function orderByDependencies(jobs: RegisteredJob[]): RegisteredJob[] {
-  const byName = new Map(jobs.map((j) => [j.name, j]))
-  for (const job of jobs) {
-    for (const dep of job.dependsOn) {
-      if (!byName.has(dep)) throw new EtlError('BAD_JOB_FILE', `${job.file}: field 'dependsOn' names '${dep}', which is not a job`)
+  const { ordered, broken } = sortRunnable(jobs)
+  if (broken[0]) throw broken[0].error
+  return ordered
+}
+
+/**
+ * Kahn's algorithm, ties broken by file order, so the order is stable between runs. A job whose
+ * dependency is broken or missing, or that sits in a cycle, cannot run: it is returned as broken.
+ */
+export function sortRunnable(
+  jobs: RegisteredJob[],
+  alreadyBroken: readonly BrokenJob[] = [],
+): { ordered: RegisteredJob[]; broken: BrokenJob[] } {
+  const broken: BrokenJob[] = []
+  const brokenFile = new Map(alreadyBroken.map((b) => [b.name, b.file]))
+  const names = new Set(jobs.map((j) => j.name))
+  // a dependency on a broken job breaks its dependents, and theirs, until nothing changes
+  let runnable = jobs
+  for (let changed = true; changed; ) {
+    changed = false
+    const next: RegisteredJob[] = []
+    for (const job of runnable) {
+      const dep = job.dependsOn.find((d) => !names.has(d) || brokenFile.has(d))
+      if (dep === undefined) {
+        next.push(job)
+        continue
+      }
+      const why = brokenFile.has(dep) ? `depends on '${dep}', which cannot be loaded (${brokenFile.get(dep)})` : `field 'dependsOn' names '${dep}', which is not a job`
+      broken.push({ name: job.name, file: job.file, error: new EtlError('BAD_JOB_FILE', `${job.file}: ${why}`) })
+      brokenFile.set(job.name, job.file)
+      changed = true
     }
+    runnable = next
   }
-  const remaining = new Map(jobs.map((j) => [j.name, new Set(j.dependsOn)]))
+  const remaining = new Map(runnable.map((j) => [j.name, new Set(j.dependsOn)]))
   const ordered: RegisteredJob[] = []
   while (remaining.size > 0) {
-    const ready = jobs.filter((j) => remaining.has(j.name) && remaining.get(j.name)!.size === 0)
+    const ready = runnable.filter((j) => remaining.has(j.name) && remaining.get(j.name)!.size === 0)
     if (ready.length === 0) {
-      throw new EtlError('JOB_CYCLE', `jobs depend on each other in a cycle: ${[...remaining.keys()].sort().join(', ')}`)
+      const cycle = new EtlError('JOB_CYCLE', `jobs depend on each other in a cycle: ${[...remaining.keys()].sort().join(', ')}`)
+      for (const job of runnable.filter((j) => remaining.has(j.name))) broken.push({ name: job.name, file: job.file, error: cycle })
+      break
     }
     for (const job of ready) {
       ordered.push(job)
@@ -143,5 +257,28 @@ export function orderByDependencies(jobs: RegisteredJob[]): RegisteredJob[] {
       for (const deps of remaining.values()) deps.delete(job.name)
     }
   }
-  return ordered
+  return { ordered, broken }
+}
+
+/** The known name a typo most likely meant: at most a third of its letters apart. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined
+  for (const name of candidates) {
+    const distance = editDistance(word.toLowerCase(), name.toLowerCase())
+    if (distance <= Math.max(1, Math.floor(name.length / 3)) && (!best || distance < best.distance)) best = { name, distance }
+  }
+  return best?.name
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const swap = i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] ? previous[j - 2]! : Infinity
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1), swap)
+    }
+    previous = current
+  }
+  return previous[b.length]!
 }

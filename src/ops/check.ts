@@ -2,16 +2,17 @@ import { sql, type Kysely } from 'kysely'
 import { DateTime } from 'luxon'
 import type { RunStatus } from '../db/schema.js'
 import type { RegisteredJob } from '../engine/job.js'
+import type { JobRegistry } from '../engine/registry.js'
 import { findSuccess } from '../engine/ledger.js'
 import { redact } from '../redact.js'
 import { addDays, nextPeriodStart, periodStart, type IsoDate } from '../time/calendar.js'
 
 /**
- * `etl check`: what an operator is paged for. Three alerts, each one query per job or one in
+ * `etl check`: what an operator is paged for. Job files that cannot be loaded, and three alerts, each one query per job or one in
  * all: runs that failed recently and have not succeeded since, partitions still not SUCCESS past
  * their job's deadline, and a latest partition with far fewer rows than the ones before it.
  */
-export type AlertType = 'failed' | 'late' | 'rows_drop'
+export type AlertType = 'failed' | 'late' | 'rows_drop' | 'broken_job'
 
 export interface Alert {
   readonly type: AlertType
@@ -38,6 +39,11 @@ const MIN_HISTORY = 3
 
 export async function runChecks(db: Kysely<any>, jobs: readonly RegisteredJob[], options: CheckOptions): Promise<Alert[]> {
   return [...(await failedRuns(db, options)), ...(await latePartitions(db, jobs, options.now)), ...(await rowDrops(db, jobs, options))]
+}
+
+/** A job file that cannot be loaded runs nowhere: an operator must hear of it before its data goes stale. */
+export function brokenJobAlerts(registry: JobRegistry): Alert[] {
+  return registry.broken.map((b) => ({ type: 'broken_job', job: b.name, partition: null, message: b.error.message, details: { file: b.file } }))
 }
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')

@@ -84,7 +84,7 @@ describe('etl as a subprocess', () => {
       ['a job file with a bad field', ['jobs'], { ETL_JOBS_PATH: badJobs('bad_schedule') }, /nightly\.mjs: field 'schedule' must be a five-field cron/],
       ['a job file of an unknown kind', ['jobs'], { ETL_JOBS_PATH: badJobs('bad_kind') }, /weird\.mjs: field 'kind'/],
       ['a job file without a default export', ['jobs'], { ETL_JOBS_PATH: badJobs('no_default') }, /lonely\.mjs: has no default export/],
-      ['jobs that depend on each other in a cycle', ['run', '--date', '2025-01-15'], { ETL_JOBS_PATH: badJobs('cycle') }, /cycle: chicken, egg/],
+      ['a job that is in a cycle', ['run-job', '--job', 'egg', '--date', '2025-01-15'], { ETL_JOBS_PATH: badJobs('cycle') }, /cycle: chicken, egg/],
     ]
     for (const [what, args, env, message] of cases) {
       it(`refuses ${what}`, async () => {

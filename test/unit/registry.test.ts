@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EtlError } from '../../src/errors.js'
 import type { RegisteredJob } from '../../src/engine/job.js'
-import { fieldPath } from '../../src/engine/job-schema.js'
+import { fieldPath, JobCommonSchema } from '../../src/engine/job-schema.js'
 import { JobRegistry, loadRegistry, orderByDependencies, validateJob } from '../../src/engine/registry.js'
 import { thrown } from '../helpers/errors.js'
 
@@ -17,6 +17,13 @@ function job(name: string, fields: Record<string, unknown> = {}): RegisteredJob 
 }
 
 const names = (jobs: readonly RegisteredJob[]) => jobs.map((j) => j.name)
+
+/** The error of the first job a folder leaves out: a broken file no longer fails the whole load. */
+async function brokenError(dirs: string[]): Promise<unknown> {
+  const registry = await loadRegistry(dirs)
+  expect(registry.broken.length, 'a job should be left out').toBeGreaterThan(0)
+  return registry.broken[0]!.error
+}
 
 describe('validateJob', () => {
   it('takes the name of a custom job from its file name and fills the defaults', () => {
@@ -283,7 +290,7 @@ describe('loadRegistry', () => {
       'a_first.mjs': customJob("name: 'same_name',"),
       'b_second.mjs': customJob("name: 'same_name',"),
     })
-    const error: unknown = await loadRegistry([dir]).catch((e: unknown) => e)
+    const error: unknown = await brokenError([dir])
     expect(error).toBeInstanceOf(EtlError)
     expect(error).toMatchObject({ code: 'BAD_JOB_FILE' })
     expect((error as EtlError).message).toBe(
@@ -293,7 +300,7 @@ describe('loadRegistry', () => {
 
   it('rejects a file without a default export as BAD_JOB_FILE naming the file', async () => {
     const dir = folder({ 'no_default.mjs': `export const job = { kind: 'custom', run: async () => ({}) }\n` })
-    await expect(loadRegistry([dir])).rejects.toMatchObject({
+    expect(await brokenError([dir])).toMatchObject({
       code: 'BAD_JOB_FILE',
       message: `${path.join(dir, 'no_default.mjs')}: has no default export describing the job`,
     })
@@ -301,7 +308,7 @@ describe('loadRegistry', () => {
 
   it('rejects a file that fails to import as BAD_JOB_FILE keeping the cause', async () => {
     const dir = folder({ 'broken.mjs': explodes })
-    const error: unknown = await loadRegistry([dir]).catch((e: unknown) => e)
+    const error: unknown = await brokenError([dir])
     expect(error).toMatchObject({
       code: 'BAD_JOB_FILE',
       message: `${path.join(dir, 'broken.mjs')}: cannot be loaded: this file must not be imported`,
@@ -311,10 +318,51 @@ describe('loadRegistry', () => {
 
   it('rejects a file with a bad field as BAD_JOB_FILE naming the file and the field', async () => {
     const dir = folder({ 'bad_schedule.mjs': customJob("schedule: 'every day',") })
-    await expect(loadRegistry([dir])).rejects.toMatchObject({
+    expect(await brokenError([dir])).toMatchObject({
       code: 'BAD_JOB_FILE',
       message: expect.stringContaining(`${path.join(dir, 'bad_schedule.mjs')}: field 'schedule'`),
     })
+  })
+
+  it('names an unknown field, with the field it most likely meant', async () => {
+    const dir = folder({ 'typo.mjs': customJob("partiton: 'week',"), 'far_off.mjs': customJob('zzz: 1,') })
+    const registry = await loadRegistry([dir])
+    expect(registry.broken.map((b) => b.error.message)).toEqual([
+      `${path.join(dir, 'far_off.mjs')}: unknown field 'zzz' (a custom job has: ${[...Object.keys(JobCommonSchema.shape), 'run'].join(', ')})`,
+      `${path.join(dir, 'typo.mjs')}: unknown field 'partiton'; did you mean 'partition'?`,
+    ])
+  })
+
+  it('names the line and column of a syntax error', async () => {
+    const dir = folder({ 'oops.mjs': "export default {\n  kind: 'custom',\n  run: async () => ({}))\n}\n" })
+    const error = (await brokenError([dir])) as EtlError
+    expect(error.code).toBe('BAD_JOB_FILE')
+    expect(error.message).toBe(`${path.join(dir, 'oops.mjs')}:3:24: syntax error: Expected "}" but found ")"`)
+  })
+
+  it('keeps the good jobs when one file is broken, and leaves out the jobs that depend on it', async () => {
+    const dir = folder({
+      'a_good.mjs': customJob(),
+      'b_broken.mjs': explodes,
+      'c_needs_broken.mjs': customJob("dependsOn: ['b_broken'],"),
+      'd_needs_that.mjs': customJob("dependsOn: ['c_needs_broken'],"),
+    })
+    const registry = await loadRegistry([dir])
+    expect(names(registry.jobs)).toEqual(['a_good'])
+    expect(registry.broken.map((b) => b.name)).toEqual(['b_broken', 'c_needs_broken', 'd_needs_that'])
+    expect(registry.broken[1]!.error.message).toBe(
+      `${path.join(dir, 'c_needs_broken.mjs')}: depends on 'b_broken', which cannot be loaded (${path.join(dir, 'b_broken.mjs')})`,
+    )
+    // selecting a broken job is its own error, exit 2
+    expect(thrown(() => registry.get('c_needs_broken'))).toBe(registry.broken[1]!.error)
+    expect(registry.select()).toEqual(registry.jobs)
+  })
+
+  it('refuses an extra folder that does not exist as the environment (exit 3), naming it', async () => {
+    const missing = path.join(os.tmpdir(), `nightshift-missing-${process.pid}-${Date.now()}`)
+    const error = await loadRegistry([folder({}), missing]).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'CONFIG', message: `ETL_JOBS_PATH: the folder ${missing} does not exist` })
+    expect((error as EtlError).exitCode).toBe(3)
   })
 
   it('rejects job files that depend on each other in a cycle as JOB_CYCLE', async () => {
@@ -322,7 +370,7 @@ describe('loadRegistry', () => {
       'ping.mjs': customJob("dependsOn: ['pong'],"),
       'pong.mjs': customJob("dependsOn: ['ping'],"),
     })
-    await expect(loadRegistry([dir])).rejects.toMatchObject({
+    expect(await brokenError([dir])).toMatchObject({
       code: 'JOB_CYCLE',
       message: 'jobs depend on each other in a cycle: ping, pong',
     })

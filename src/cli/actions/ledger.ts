@@ -3,7 +3,8 @@ import { recentRuns } from '../../engine/ledger.js'
 import { dailySuccessRate, percent, type DailyRate } from '../../ops/success-rate.js'
 import { redact } from '../../redact.js'
 import { withContext } from '../context.js'
-import { print, table } from '../options.js'
+import type { JobRegistry } from '../../engine/registry.js'
+import { print, setExitCode, table } from '../options.js'
 
 export async function showStatus(options: { job?: string; limit: number; json?: boolean; summary?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
@@ -53,7 +54,8 @@ function successRateTable(days: DailyRate[]): string {
 
 export async function listJobs(options: { json?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
-    const registry = await ctx.registry()
+    const registry = await ctx.registry({ warnBroken: false })
+    reportBroken(registry)
     const jobs = registry.jobs.map((j) => ({
       name: j.name,
       kind: j.kind,
@@ -73,4 +75,10 @@ export async function listJobs(options: { json?: boolean }, command: Command): P
       ),
     )
   })
+}
+
+/** Broken job files go to stderr, one line each, and make `etl jobs` exit 2: the listing is incomplete. */
+function reportBroken(registry: JobRegistry): void {
+  for (const b of registry.broken) process.stderr.write(`etl: job '${b.name}' is left out: ${b.error.message}\n`)
+  if (registry.broken.length) setExitCode(2)
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import { loadRegistry } from '../../engine/registry.js'
 import { EtlError } from '../../errors.js'
 import { checkedInArtifacts, writeManifests } from '../../ops/artifacts.js'
-import { runChecks, type Alert } from '../../ops/check.js'
+import { brokenJobAlerts, runChecks, type Alert } from '../../ops/check.js'
 import { DEFAULT_LOG_DIR, renderCrontab } from '../../ops/crontab.js'
 import { k8sManifests, renderK8s, renderManifestFiles } from '../../ops/k8s.js'
 import { planSchedule } from '../../ops/schedule.js'
@@ -15,11 +15,11 @@ import { print, setExitCode, table } from '../options.js'
 
 export async function check(options: { json?: boolean; hours: number; minRatio: number; runs: number }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
-    const jobs = (await ctx.registry()).jobs
+    const registry = await ctx.registry({ warnBroken: false })
     const warehouse = await ctx.connections.warehouse()
     const thresholds = { hours: options.hours, minRatio: options.minRatio, runs: options.runs }
     const now = ctx.now()
-    const alerts = await runChecks(warehouse.db, jobs, { now, ...thresholds })
+    const alerts = [...brokenJobAlerts(registry), ...(await runChecks(warehouse.db, registry.jobs, { now, ...thresholds }))]
     if (options.json) {
       print(JSON.stringify({ ok: alerts.length === 0, checkedAt: now.toISOString(), thresholds, alerts }))
     } else if (alerts.length === 0) {
