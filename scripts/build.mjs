@@ -1,4 +1,4 @@
-// Bundles the CLI and the library into dist/ and compiles the built-in jobs to dist/jobs/.
+// Bundles the CLI, the library and the built-in jobs into dist/.
 // Dependencies stay external; the heavy ones (pg, PGlite) load only when a command needs them.
 import { build } from 'esbuild'
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
@@ -25,6 +25,20 @@ function listTs(dir) {
   return out
 }
 
+// The built-in job files go into the bundle: src/engine/builtin-jobs.ts becomes a list of static
+// imports of jobs/**/*.ts, loaded as one chunk when a command first needs the registry.
+const builtinJobs = {
+  name: 'builtin-jobs',
+  setup(b) {
+    b.onLoad({ filter: /src[\\/]engine[\\/]builtin-jobs\.ts$/ }, () => {
+      const files = listTs('jobs')
+      const imports = files.map((f, i) => `import job${i} from ${JSON.stringify(f)}`).join('\n')
+      const list = files.map((f, i) => `[${JSON.stringify(path.relative(root, f))}, job${i}]`).join(',\n  ')
+      return { contents: `${imports}\nexport const BUNDLED_JOBS = [\n  ${list}\n]\n`, loader: 'ts', resolveDir: root }
+    })
+  },
+}
+
 rmSync(path.join(root, 'dist'), { recursive: true, force: true })
 await build({
   ...common,
@@ -32,8 +46,5 @@ await build({
   outdir: path.join(root, 'dist'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
+  plugins: [builtinJobs],
 })
-const jobs = listTs('jobs')
-if (jobs.length > 0) {
-  await build({ ...common, entryPoints: jobs, outdir: path.join(root, 'dist/jobs'), outbase: path.join(root, 'jobs') })
-}

@@ -21,5 +21,5 @@ export const runningFromDist: boolean = fileURLToPath(import.meta.url).includes(
 
 export const migrationsDir = path.join(packageRoot, 'migrations')
 
-/** Built-in jobs: compiled to dist/jobs by the build, read as TypeScript under vitest. */
-export const builtinJobsDir = path.join(packageRoot, runningFromDist ? 'dist/jobs' : 'jobs')
+/** Built-in jobs: bundled into dist/ by the build (src/engine/builtin-jobs.ts), read as TypeScript under vitest. */
+export const builtinJobsDir = path.join(packageRoot, 'jobs')

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url'
 import type { z } from 'zod'
 import { EtlError } from '../errors.js'
 import { KINDS } from '../kinds/index.js'
+import { builtinJobsDir, packageRoot } from '../paths.js'
 import type { JobDefinition, RegisteredJob } from './job.js'
 import { fieldPath, JobCommonSchema } from './job-schema.js'
 
@@ -89,8 +90,14 @@ function checkFolder(dir: string): void {
  */
 export async function loadRegistry(dirs: readonly string[]): Promise<JobRegistry> {
   dirs.slice(1).forEach(checkFolder)
-  const files = dirs.flatMap((dir) => (fs.existsSync(dir) ? listJobFiles(dir) : []))
-  const userFiles = dirs.length > 1 && files.some((f) => !f.startsWith(dirs[0]! + path.sep))
+  const { BUNDLED_JOBS } = await import('./builtin-jobs.js')
+  const bundled = BUNDLED_JOBS && dirs[0] === builtinJobsDir ? BUNDLED_JOBS : undefined
+  const files = (bundled ? dirs.slice(1) : dirs).flatMap((dir) => (fs.existsSync(dir) ? listJobFiles(dir) : []))
+  const entries: { file: string; load: () => Promise<unknown> }[] = [
+    ...(bundled ?? []).map(([file, exported]) => ({ file: path.join(packageRoot, file), load: async () => exported })),
+    ...files.map((file) => ({ file, load: () => importJob(file) })),
+  ]
+  const userFiles = files.some((f) => !f.startsWith(dirs[0]! + path.sep))
   if ((userFiles || files.some((f) => /\.m?ts$/.test(f))) && !process.env.VITEST) {
     const { registerJobLoader } = await import('./job-loader.js')
     registerJobLoader()
@@ -98,9 +105,9 @@ export async function loadRegistry(dirs: readonly string[]): Promise<JobRegistry
   const jobs: RegisteredJob[] = []
   const broken: BrokenJob[] = []
   const seen = new Map<string, string>()
-  for (const file of files) {
+  for (const { file, load } of entries) {
     try {
-      const job = validateJob(await importJob(file), file)
+      const job = validateJob(await load(), file)
       const other = seen.get(job.name)
       if (other) throw new EtlError('BAD_JOB_FILE', `${file}: job '${job.name}' is already defined in ${other}`)
       seen.set(job.name, file)

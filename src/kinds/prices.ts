@@ -1,5 +1,4 @@
 import { z } from 'zod'
-import { ingestPrices } from '../prices/ingest.js'
 import { RANGES } from '../prices/ranges.js'
 import type { KindHandler } from './index.js'
 
@@ -29,5 +28,6 @@ export const prices: KindHandler = {
   schema: PricesSchema,
   defaultPartition: 'none',
   inPipeline: false,
-  execute: ingestPrices,
+  // loaded when a price job runs: the HTTP client (undici) costs every other cron tick ~0.1 s to import
+  execute: async (ctx) => (await import('../prices/ingest.js')).ingestPrices(ctx),
 }

@@ -1,5 +1,4 @@
 import { TableSyncSchema } from '../sync/definition.js'
-import { syncTable } from '../sync/sync-table.js'
 import type { KindHandler } from './index.js'
 
 /**
@@ -11,5 +10,6 @@ export const tableSync: KindHandler = {
   schema: TableSyncSchema,
   defaultPartition: 'none',
   inPipeline: false,
-  execute: (ctx) => syncTable(ctx),
+  // loaded when a sync runs, not by every command that loads the registry
+  execute: async (ctx) => (await import('../sync/sync-table.js')).syncTable(ctx),
 }
