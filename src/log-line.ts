@@ -8,8 +8,10 @@
 
 export const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
 const LEVEL_COLOURS: Record<number, string> = { 10: '90', 20: '90', 30: '32', 40: '33', 50: '31', 60: '31' }
-// pino's own fields, and what the terminal does not need on every line
-const HIDDEN = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'v'])
+// pino's own fields, and what the terminal does not need on every line: runId is the ledger
+// row's id (a UUID that doubles the line's length; the JSON logs keep it), not the run id that
+// `etl status` shows and `etl retry --run-id` takes
+const HIDDEN = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'v', 'runId'])
 const MAX_VALUE = 60
 const MAX_LIST = 3
 

@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixtureJobs, root } from '../helpers/cli.js'
@@ -50,6 +51,15 @@ describe('at a terminal', () => {
     expectShortLogs(r.lines)
   })
 
+  it('--version prints the version of package.json', async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }
+    for (const flag of ['--version', '-V']) {
+      const r = await etlPty([flag])
+      expect(r.code).toBe(0)
+      expect(r.lines).toEqual([version])
+    }
+  })
+
   it('jobs prints an aligned table', async () => {
     const r = await etlPty(['jobs'], tw.env)
     expect(r.code).toBe(0)
@@ -71,6 +81,21 @@ describe('at a terminal', () => {
     expect(status.text).toMatch(/^started\s+job\s+partition\s+status/m)
     expect(status.text).toMatch(/fx_write\s+2025-01-15\s+SUCCESS\s+100/)
     expect(status.text).toMatch(/^day\s+success rate/m)
+  })
+
+  it('status shows the run id that retry --run-id takes: the command\'s, printed at its end', async () => {
+    const failed = await etlPty(['run', '--date', '2025-01-20', '--jobs', 'fx_write'], { ...tw.env, FX_FAIL: '1' })
+    expect(failed.code).toBe(1)
+    const runId = /^run ([0-9a-f-]{36}): 1 FAILED; retry the failures with: etl retry --run-id \1$/m.exec(failed.text)?.[1]
+    expect(runId).toBeDefined()
+    const status = await etlPty(['status', '--job', 'fx_write', '--limit', '1'], tw.env)
+    const header = status.lines.find((l) => l.startsWith('started'))!
+    const row = status.lines.find((l) => l.includes('2025-01-20'))!
+    expect(header).toMatch(/ run id +message$/)
+    expect(row.slice(header.indexOf('run id')).startsWith(runId!)).toBe(true)
+    const retried = await etlPty(['retry', '--run-id', runId!], tw.env)
+    expect(retried.code).toBe(0)
+    expect(retried.text).toMatch(/^fx_write\s+2025-01-20\s+SUCCESS/m)
   })
 
   it('check: ok on a clean ledger, exit 1 with an alert table after a failure', async () => {
