@@ -1,35 +1,50 @@
-import { createRequire } from 'node:module'
-import { Writable } from 'node:stream'
 import { pino, type Logger } from 'pino'
+import { terminalLine } from './log-line.js'
 import { redact } from './redact.js'
 
 export type { Logger }
 
-const require = createRequire(import.meta.url)
+/** Where a terminal log line goes instead of stderr, while something (a progress bar) owns the screen. */
+export type TerminalSink = (line: string, level: number) => void
+
+let diverted: TerminalSink | undefined
+
+/**
+ * Sends terminal log lines to `sink` until the returned function is called: a progress bar
+ * prints them above itself, so a log line never breaks into the bar. JSON logs (no terminal)
+ * are never diverted.
+ */
+export function divertTerminalLogs(sink: TerminalSink): () => void {
+  diverted = sink
+  return () => {
+    if (diverted === sink) diverted = undefined
+  }
+}
 
 /**
  * The root logger. Logs go to stderr so that stdout stays clean for `--json` and tables:
- * JSON lines when stderr is not a TTY (cron, Kubernetes), pino-pretty when a person watches.
- * Every line passes through `redact`, so a connection string inside a driver's error message
- * is masked too.
+ * JSON lines when stderr is not a TTY (cron, Kubernetes), one short line per event when a
+ * person watches. Every line passes through `redact`, so a connection string inside a driver's
+ * error message is masked too.
  */
 export function createLogger(options: { level: string; pretty?: boolean }): Logger {
   const pretty = options.pretty ?? process.stderr.isTTY === true
-  const sink = { write: (line: string) => process.stderr.write(redact(line)) }
   if (pretty) {
-    // loaded only for people at a terminal: pino-pretty costs start-up time cron should not pay
-    const pinoPretty = require('pino-pretty') as typeof import('pino-pretty')
-    // pino-pretty pipes into its destination, so it needs a real stream (a plain {write} crashed
-    // every command at a terminal with `stream.on is not a function`)
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        sink.write(chunk.toString())
-        done()
+    const lineOptions = {
+      colour: process.stderr.isTTY === true && !process.env.NO_COLOR,
+      debug: /^(1|true|yes|on)$/i.test(process.env.ETL_DEBUG ?? ''),
+    }
+    const sink = {
+      write(json: string) {
+        const record = JSON.parse(json) as Record<string, unknown>
+        const line = redact(terminalLine(record, lineOptions))
+        if (diverted) diverted(line, Number(record.level))
+        else process.stderr.write(line)
       },
-    })
-    const stream = pinoPretty({ destination, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' })
-    return pino({ level: options.level }, stream)
+    }
+    return pino({ level: options.level }, sink)
   }
+  const sink = { write: (line: string) => process.stderr.write(redact(line)) }
   return pino({ level: options.level, base: { pid: process.pid } }, sink)
 }
 

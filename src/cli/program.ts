@@ -1,4 +1,7 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { Command, Option } from 'commander'
+import { packageRoot } from '../paths.js'
 import { registerAdminCommands } from './admin-commands.js'
 import { positiveInt } from './options.js'
 import { registerLedgerCommands } from './ledger-commands.js'
@@ -17,6 +20,7 @@ export function buildProgram(): Command {
         .argParser(positiveInt('--lock-timeout', 86_400))
         .env('ETL_LOCK_TIMEOUT'),
     )
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -35,4 +39,8 @@ export function buildProgram(): Command {
   registerSyncCommands(program)
   registerPricesCommands(program)
   return program
+}
+
+function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version
 }

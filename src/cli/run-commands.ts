@@ -62,7 +62,7 @@ export function registerRunCommands(program: Command): void {
   program
     .command('retry')
     .description('re-run exactly the failed (job, day) pairs of a run, or of a range, each with its own date')
-    .option('--run-id <id>', "a run id from 'etl status' or the id printed at the end of a run")
+    .option('--run-id <id>', "a run id: the 'run id' column of 'etl status', or the id printed at the end of a command")
     .option('--failed', 'every pair whose latest attempt in --from..--to failed')
     .option('--from <YYYY-MM-DD>', 'with --failed: first day', dateOption('--from'))
     .option('--to <YYYY-MM-DD>', 'with --failed: last day', dateOption('--to'))

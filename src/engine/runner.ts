@@ -100,7 +100,7 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
       if (target !== null && !request.force) {
         const done = await findSuccess(session.db, job.name, target)
         if (done) {
-          const message = `already SUCCESS (run ${done.id}); use --force to run it again`
+          const message = `already SUCCESS (ledger row ${done.id}); use --force to run it again`
           if (request.dryRun) return outcome('WOULD_SKIP', { message })
           const runId = await insertRun(session.db, { ...base, status: 'SKIPPED', startedAt: started, completedAt: env.now(), durationMs: 0, errorMessage: message })
           log.info({ runId }, 'skipped: already SUCCESS')

@@ -28,7 +28,7 @@ export async function showStatus(options: { job?: string; limit: number; json?: 
     }
     print(
       table(
-        ['started', 'job', 'partition', 'status', 'rows', 'ms', 'attempt', 'message'],
+        ['started', 'job', 'partition', 'status', 'rows', 'ms', 'attempt', 'run id', 'message'],
         rows.map((r) => [
           r.started_at.toISOString().replace('T', ' ').slice(0, 19),
           r.job_name,
@@ -37,6 +37,8 @@ export async function showStatus(options: { job?: string; limit: number; json?: 
           r.rows_processed,
           r.duration_ms,
           r.attempt,
+          // the run id is the command's (invocation_id), the one `etl retry --run-id` takes; not the row's own id
+          r.invocation_id ?? '-',
           r.error_message ? redact(r.error_message).replace(/\s+/g, ' ').slice(0, 80) : '',
         ]),
       ),

@@ -55,6 +55,7 @@ export async function runBackfill(
     const jobs = (await ctx.registry()).select(options.jobs)
     const env = await ctx.runEnv()
     const progress = progressReporter()
+    // the bar goes away before anything else is printed, also when the backfill throws
     const summary = await backfill(env, {
       from: options.from,
       to: options.to,
@@ -65,8 +66,7 @@ export async function runBackfill(
       dryRun: options.dryRun,
       onPlan: (plan) => progress.start(plan.total),
       onOutcome: (o) => progress.tick(`${o.job} ${o.target ?? ''} ${o.status}`),
-    })
-    progress.stop()
+    }).finally(() => progress.stop())
     if (summary.plan.alreadyDone > 0) {
       print(`${summary.plan.alreadyDone} (job, partition) pairs already SUCCESS were left alone (use --force to redo them)`)
     }
