@@ -17,6 +17,10 @@ export interface Config {
   readonly debug: boolean
   readonly logLevel: string
   readonly lockTimeoutMs: number
+  /** Bound on each source statement (`statement_timeout`, per transaction); undefined: none. */
+  readonly sourceStatementTimeoutMs: number | undefined
+  /** `ETL_NOW`: the instant the process's clock starts at (tests, rehearsals); undefined: the real time. */
+  readonly clockStart: Date | undefined
   readonly useMockData: boolean
   readonly adminToken: string | undefined
   readonly polygon: { readonly apiKey: string | undefined; readonly baseUrl: string }
@@ -61,6 +65,12 @@ const EnvSchema = z.object({
   ETL_LOCK_TIMEOUT: optionalString.refine((v) => v === undefined || /^\d+$/.test(v), {
     message: 'must be a whole number of seconds',
   }),
+  ETL_SOURCE_STATEMENT_TIMEOUT: optionalString.refine((v) => v === undefined || /^\d{1,9}$/.test(v), {
+    message: 'must be a whole number of milliseconds (0 for no bound)',
+  }),
+  ETL_NOW: optionalString.refine((v) => v === undefined || (/^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})$/.test(v) && !Number.isNaN(Date.parse(v))), {
+    message: 'must be an ISO 8601 instant with its offset, such as 2026-12-02T08:00:00Z',
+  }),
   USE_MOCK_DATA: flag,
   ETL_ADMIN_TOKEN: optionalString,
   POLYGON_API_KEY: optionalString,
@@ -93,6 +103,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     debug,
     logLevel: e.LOG_LEVEL ?? (debug ? 'debug' : 'info'),
     lockTimeoutMs: (e.ETL_LOCK_TIMEOUT ? Number(e.ETL_LOCK_TIMEOUT) : 60) * 1000,
+    sourceStatementTimeoutMs: e.ETL_SOURCE_STATEMENT_TIMEOUT && Number(e.ETL_SOURCE_STATEMENT_TIMEOUT) > 0 ? Number(e.ETL_SOURCE_STATEMENT_TIMEOUT) : undefined,
+    clockStart: e.ETL_NOW ? new Date(e.ETL_NOW) : undefined,
     useMockData: e.USE_MOCK_DATA,
     adminToken: e.ETL_ADMIN_TOKEN,
     polygon: { apiKey: e.POLYGON_API_KEY, baseUrl: e.POLYGON_BASE_URL ?? 'https://api.polygon.io' },

@@ -8,6 +8,7 @@
 import { loadConfig, type Config } from './config.js'
 import { backfill as backfillRange, type BackfillSummary } from './engine/backfill.js'
 import { EtlContext } from './engine/context.js'
+import { assertEnded, lastEndedDay } from './engine/ended.js'
 import { runJob as runOne, targetOf, type RunOutcome } from './engine/runner.js'
 import { runSequence } from './engine/sequence.js'
 import { silentLogger, type Logger } from './log.js'
@@ -47,7 +48,8 @@ export async function runJob(
 ): Promise<RunOutcome> {
   return withContext(options, async (ctx) => {
     const job = (await ctx.registry()).get(name)
-    const date = options.date ? parseDate(options.date) : yesterday(ctx.now(), ctx.config.timezone)
+    const date = options.date ? parseDate(options.date) : lastEndedDay(job.partition, ctx.now(), ctx.config.timezone)
+    if (job.partition !== 'none') assertEnded([job], date, ctx.now(), ctx.config.timezone)
     return runOne(await ctx.runEnv(), { job, date, force: options.force, dryRun: options.dryRun })
   })
 }
@@ -60,6 +62,7 @@ export async function runPipeline(
   return withContext(options, async (ctx) => {
     const jobs = (await ctx.registry()).select(options.jobs)
     const day = date ? parseDate(date) : yesterday(ctx.now(), ctx.config.timezone)
+    if (jobs.some((j) => j.partition !== 'none')) assertEnded(jobs, day, ctx.now(), ctx.config.timezone)
     return runSequence(await ctx.runEnv(), jobs, day, { force: options.force })
   })
 }

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit'
 import { addDays, dateRange, periodStart, type IsoDate } from '../time/calendar.js'
+import { hasEnded } from './ended.js'
 import type { RegisteredJob } from './job.js'
 import { pairKey, successfulPairs } from './ledger.js'
 import type { RunEnv, RunOutcome } from './runner.js'
@@ -28,6 +29,8 @@ export interface BackfillPlan {
   readonly days: ReadonlyArray<{ date: IsoDate; jobs: readonly RegisteredJob[] }>
   /** Pairs already SUCCESS, left alone (without --force). */
   readonly alreadyDone: number
+  /** Weeks and months of the range that have not ended yet: never run (see ended.ts). */
+  readonly notEnded: ReadonlyArray<{ job: string; partition: string; target: IsoDate }>
   readonly total: number
 }
 
@@ -74,12 +77,18 @@ export async function planBackfill(env: RunEnv, options: BackfillOptions): Promi
     for (const day of days) lastDayOf.set(pairKey(job.name, periodStart(day, job.partition as 'day')), day)
   }
   let alreadyDone = 0
+  const notEnded: Array<{ job: string; partition: string; target: IsoDate }> = []
+  const now = env.now()
   const plan = days.map((date) => ({
     date,
     jobs: dated.filter((job) => {
       if (mine && !mine.has(date)) return false
       const key = pairKey(job.name, periodStart(date, job.partition as 'day'))
       if (lastDayOf.get(key) !== date) return false
+      if (!hasEnded(date, job.partition as 'day', now, env.config.timezone)) {
+        notEnded.push({ job: job.name, partition: job.partition, target: periodStart(date, job.partition as 'day') })
+        return false
+      }
       if (done.has(key)) {
         alreadyDone++
         return false
@@ -88,7 +97,7 @@ export async function planBackfill(env: RunEnv, options: BackfillOptions): Promi
     }),
   }))
   const total = once.length + last.length + plan.reduce((n, d) => n + d.jobs.length, 0)
-  return { once, days: plan.filter((d) => d.jobs.length > 0), last, alreadyDone, total }
+  return { once, days: plan.filter((d) => d.jobs.length > 0), last, alreadyDone, notEnded, total }
 }
 
 /** Names of the jobs that depend, directly or through others, on any of `targets`. */

@@ -2,6 +2,7 @@ import type { Config } from '../config.js'
 import { Connections } from '../db/connect.js'
 import type { Logger } from '../log.js'
 import { builtinJobsDir } from '../paths.js'
+import { clockFrom } from '../time/clock.js'
 import { loadRegistry, type JobRegistry } from './registry.js'
 import { newInvocationId, type RunEnv } from './runner.js'
 
@@ -16,7 +17,7 @@ export class EtlContext {
   constructor(
     readonly config: Config,
     readonly log: Logger,
-    readonly now: () => Date = () => new Date(),
+    readonly now: () => Date = clockFrom(config.clockStart),
   ) {
     this.connections = new Connections(config, log)
   }

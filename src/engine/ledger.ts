@@ -169,7 +169,11 @@ export interface FailedPair {
   parameters: Record<string, unknown>
 }
 
-/** The FAILED/PARTIAL (job, target) pairs of one command (by invocation id) or one ledger row (by row id). */
+/**
+ * The FAILED/PARTIAL (job, target) pairs of one command (by invocation id) or one ledger row (by
+ * row id), each with its newest failed attempt's parameters; a pair with a SUCCESS after that
+ * attempt is left out (a retry may be forced, and must not redo what is fine now).
+ */
 export async function failedPairsOfRun(db: Db, runId: string): Promise<{ found: boolean; pairs: FailedPair[] }> {
   const rows = await ledger(db)
     .selectFrom('etl_job_runs')
@@ -177,18 +181,31 @@ export async function failedPairsOfRun(db: Db, runId: string): Promise<{ found: 
     .where((eb) => eb.or([eb('id', '=', runId), eb('invocation_id', '=', runId)]))
     .orderBy('started_at')
     .execute()
-  const pairs = new Map<string, FailedPair>()
+  const pairs = new Map<string, FailedPair & { startedAt: Date }>()
   for (const r of rows) {
     if (r.status === 'FAILED' || r.status === 'PARTIAL') {
-      pairs.set(pairKey(r.job_name, r.target_date), { jobName: r.job_name, targetDate: r.target_date, parameters: r.parameters })
+      pairs.set(pairKey(r.job_name, r.target_date), { jobName: r.job_name, targetDate: r.target_date, parameters: r.parameters, startedAt: r.started_at })
     }
   }
-  return { found: rows.length > 0, pairs: [...pairs.values()] }
+  const open: FailedPair[] = []
+  for (const { startedAt, ...pair } of pairs.values()) {
+    const since = await ledger(db)
+      .selectFrom('etl_job_runs')
+      .select('id')
+      .where(samePartition(pair.jobName, pair.targetDate))
+      .where('status', '=', 'SUCCESS')
+      .where('started_at', '>', startedAt)
+      .limit(1)
+      .executeTakeFirst()
+    if (!since) open.push(pair)
+  }
+  return { found: rows.length > 0, pairs: open }
 }
 
 /**
  * Pairs whose latest finished attempt in the range is FAILED or PARTIAL. A partition is in range
- * by its target date; a job without partition by the day it ran.
+ * by its target date; a job without partition by the date it was asked to run for (`etl run
+ * --date D` runs the dimension syncs too) or, without one, the day it ran.
  */
 export async function failedPairsInRange(db: Db, from: IsoDate, to: IsoDate): Promise<FailedPair[]> {
   const rows = await sql<{ job_name: string; target_date: string | null; status: RunStatus; parameters: Record<string, unknown> }>`
@@ -196,7 +213,9 @@ export async function failedPairsInRange(db: Db, from: IsoDate, to: IsoDate): Pr
       select distinct on (job_name, target_date) job_name, target_date, status, parameters
       from etl_job_runs
       where status in ('SUCCESS', 'FAILED', 'PARTIAL')
-        and coalesce(target_date, run_date) between ${from}::date and ${to}::date
+        and (target_date between ${from}::date and ${to}::date
+          or (target_date is null and (run_date between ${from}::date and ${to}::date
+            or (case when parameters->>'date' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' then (parameters->>'date')::date end) between ${from}::date and ${to}::date)))
       order by job_name, target_date, started_at desc
     ) latest
     where status in ('FAILED', 'PARTIAL')

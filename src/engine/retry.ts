@@ -22,8 +22,11 @@ export async function failedPairs(env: RunEnv, selector: RetrySelector): Promise
 }
 
 /**
- * Re-runs exactly the failed pairs, each with its own date, day by day in dependency order. A pair
- * that has succeeded since is skipped by the runner like any other SUCCESS partition.
+ * Re-runs exactly the failed pairs, each with its own date, day by day in dependency order, jobs
+ * without a partition first. Each runs as its failed attempt did: the same parameters and the
+ * same force, so a failed `etl run --force` is retried forced instead of being skipped over an
+ * older SUCCESS. A job without a partition keeps the date it was asked for, so its retry counts
+ * for the same range. A pair that has succeeded since is not selected (see the ledger queries).
  */
 export async function retry(
   env: RunEnv,
@@ -33,21 +36,20 @@ export async function retry(
 ): Promise<{ outcomes: RunOutcome[]; unknownJobs: string[] }> {
   const unknownJobs = [...new Set(pairs.filter((p) => !registry.has(p.jobName)).map((p) => p.jobName))]
   const known = pairs.filter((p) => registry.has(p.jobName))
-  const byDate = new Map<string, Set<string>>()
+  const byDate = new Map<string, FailedPair[]>()
   for (const pair of known) {
     const key = pair.targetDate ?? ''
-    if (!byDate.has(key)) byDate.set(key, new Set())
-    byDate.get(key)!.add(pair.jobName)
+    if (!byDate.has(key)) byDate.set(key, [])
+    byDate.get(key)!.push(pair)
   }
   const outcomes: RunOutcome[] = []
-  for (const [date, names] of [...byDate.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    const jobs: RegisteredJob[] = registry.jobs.filter((j) => names.has(j.name))
-    // each pair again with the parameters it first ran with (a prices run's range and symbols)
-    const parametersOf = (job: RegisteredJob) => {
-      const { date: _date, force: _force, ...own } = known.find((p) => p.jobName === job.name && (p.targetDate ?? '') === date)?.parameters ?? {}
-      return own
+  for (const [date, group] of [...byDate.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const jobs: RegisteredJob[] = registry.jobs.filter((j) => group.some((p) => p.jobName === j.name))
+    const requestOf = (job: RegisteredJob) => {
+      const { date: asked, force, ...own } = group.find((p) => p.jobName === job.name)?.parameters ?? {}
+      return { force: force === true, parameters: date ? own : { ...own, date: asked ?? null } }
     }
-    outcomes.push(...(await runSequence(env, jobs, date || undefined, { onOutcome: options.onOutcome, lookback: false, parametersOf })))
+    outcomes.push(...(await runSequence(env, jobs, date || undefined, { onOutcome: options.onOutcome, lookback: false, requestOf })))
   }
   return { outcomes, unknownJobs }
 }

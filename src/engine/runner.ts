@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
 import type { RunStatus } from '../db/schema.js'
-import { EtlError } from '../errors.js'
+import { EtlError, isEtlError } from '../errors.js'
 import { KINDS } from '../kinds/index.js'
 import type { Logger } from '../log.js'
 import { redact } from '../redact.js'
@@ -149,7 +149,10 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
         return outcome(result.status, { runId, result: result.result, message: result.message ?? undefined })
       } catch (error) {
         const message = redact(errorText(error))
-        log.error({ runId, err: env.config.debug ? error : undefined }, `failed: ${message}`)
+        // the environment (an unreachable source) fails every pair alike: record this one, then
+        // stop the command with exit 3 and the error's own line instead of a FAILED row per pair
+        const environment = isEtlError(error) && error.exitCode === 3
+        if (!environment) log.error({ runId, err: env.config.debug ? error : undefined }, `failed: ${message}`)
         try {
           await finishRun(session.db, runId, 'FAILED', {}, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
         } catch (lost) {
@@ -161,6 +164,7 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
             { cause: lost },
           )
         }
+        if (environment) throw error
         return outcome('FAILED', { runId, message })
       }
     } finally {
@@ -178,7 +182,13 @@ function errorText(error: unknown): string {
 }
 
 /** Records a run that did not start because a job it depends on failed; `etl retry` picks it up. */
-export async function recordBlocked(env: RunEnv, job: RegisteredJob, date: IsoDate | undefined, upstream: string): Promise<RunOutcome> {
+export async function recordBlocked(
+  env: RunEnv,
+  job: RegisteredJob,
+  date: IsoDate | undefined,
+  upstream: string,
+  force = false,
+): Promise<RunOutcome> {
   const target = targetOf(job, date)
   const now = env.now()
   const message = `not run: upstream job ${upstream} failed`
@@ -192,7 +202,8 @@ export async function recordBlocked(env: RunEnv, job: RegisteredJob, date: IsoDa
     completedAt: now,
     durationMs: 0,
     errorMessage: message,
-    parameters: { date: date ?? null },
+    // the force it would have run with, so `etl retry` runs it the same way
+    parameters: { date: date ?? null, force },
   })
   env.log.warn({ job: job.name, partition: target ?? undefined }, message)
   return { job: job.name, target, status: 'FAILED', runId, result: {}, durationMs: 0, message }

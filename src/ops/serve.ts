@@ -3,11 +3,12 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { sql } from 'kysely'
 import type { EtlContext } from '../engine/context.js'
+import { assertEnded, lastEndedDay } from '../engine/ended.js'
 import { recentRuns } from '../engine/ledger.js'
 import { runJob } from '../engine/runner.js'
 import { EtlError, exitCodeOf } from '../errors.js'
 import { redact } from '../redact.js'
-import { parseDate, yesterday } from '../time/calendar.js'
+import { parseDate } from '../time/calendar.js'
 import { prometheusMetrics } from './metrics.js'
 import { dailySuccessRate } from './success-rate.js'
 
@@ -102,7 +103,9 @@ export async function startAdminServer(ctx: EtlContext, options: ServeOptions): 
     const name = decodeURIComponent(route.pattern.exec(url.pathname)![1]!)
     const body = await readJson(req)
     const job = (await ctx.registry()).get(name)
-    const date = body.date === undefined ? yesterday(ctx.now(), ctx.config.timezone) : parseDate(String(body.date), 'date')
+    // without a date: the job's latest partition that has ended (last week for a weekly job)
+    const date = body.date === undefined ? lastEndedDay(job.partition, ctx.now(), ctx.config.timezone) : parseDate(String(body.date), 'date')
+    if (job.partition !== 'none') assertEnded([job], date, ctx.now(), ctx.config.timezone, 'date')
     const env = await ctx.runEnv()
     const outcome = await runJob(env, { job, date, force: body.force === true, parameters: { via: 'etl serve' } })
     const failed = outcome.status === 'FAILED' || outcome.status === 'PARTIAL'

@@ -144,6 +144,21 @@ describe('etl serve', () => {
     }
   })
 
+  it('runs the latest ended partition on POST without a date, and refuses one still going with HTTP 400', async () => {
+    const server = await startServer({ env: { ETL_NOW: '2026-12-02T08:00:00Z' } })
+    const post = (body: unknown) =>
+      fetch(`${server.url}/jobs/aggregate_weekly_metrics/run`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) })
+    try {
+      expect(await (await post({})).json()).toMatchObject({ target: '2026-11-23' })
+      const open = await post({ date: '2026-12-01' })
+      expect(open.status).toBe(400)
+      expect((await open.json()).error).toMatch(/week of 2026-11-30, which has not ended yet/)
+    } finally {
+      server.child.kill('SIGTERM')
+      await server.done
+    }
+  })
+
   it('stops by itself after --exit-after seconds', async () => {
     const started = Date.now()
     const server = await startServer({ exitAfter: 1 })

@@ -49,9 +49,21 @@ export async function rollup(grain: string, options: RollupOptions, command: Com
   if (grain !== 'weekly' && grain !== 'monthly') throw new EtlError('USAGE', `unknown rollup '${grain}'; use weekly or monthly`)
   rollupPeriods(grain, options, '2000-01-03') // bad flags are exit 2 before anything opens
   await withContext(command, async (ctx) => {
-    const periods = rollupPeriods(grain, options, dateOf(ctx.now(), ctx.config.timezone))
+    const today = dateOf(ctx.now(), ctx.config.timezone)
+    const unit = grain === 'weekly' ? 'week' : 'month'
+    const asked = rollupPeriods(grain, options, today)
+    // a period that has not ended is never rolled up: it would be PARTIAL naming days to come
+    const periods = asked.filter((p) => nextPeriodStart(p, unit) <= today)
+    const open = asked.filter((p) => !periods.includes(p))
+    if (periods.length === 0) {
+      throw new EtlError(
+        'BAD_DATE',
+        `the ${unit} of ${open[0]} has not ended yet in ${ctx.config.timezone} (today is ${today}); the latest ${unit} that can be rolled up starts ${rollupPeriods(grain, {}, today)[0]}`,
+      )
+    }
     const job = (await ctx.registry()).get(ROLLUP_JOBS[grain])
     const env = await ctx.runEnv()
+    if (open.length) print(`left out the ${unit}${open.length > 1 ? 's' : ''} of ${open.join(', ')}: not ended yet (today is ${today})`)
     const outcomes: RunOutcome[] = []
     for (const period of periods) outcomes.push(await runJob(env, { job, date: period, force: options.force }))
     reportOutcomes(outcomes, env.invocationId)

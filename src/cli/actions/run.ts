@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { backfill } from '../../engine/backfill.js'
+import { assertEnded, lastEndedDay } from '../../engine/ended.js'
 import type { RegisteredJob } from '../../engine/job.js'
 import { failedPairs, retry } from '../../engine/retry.js'
 import { runJob } from '../../engine/runner.js'
@@ -31,8 +32,10 @@ export async function runSelection(selection: Selection, options: RunOptions, co
   await withContext(command, async (ctx) => {
     const registry = await ctx.registry()
     const jobs = options.jobs ? registry.select(options.jobs) : registry.jobs.filter(SELECTIONS[selection])
+    const date = defaultDate(ctx, options.date)
+    if (jobs.some((j) => j.partition !== 'none')) assertEnded(jobs, date, ctx.now(), ctx.config.timezone, options.date ? '--date' : 'yesterday,')
     const env = await ctx.runEnv()
-    const outcomes = await runSequence(env, jobs, defaultDate(ctx, options.date), { force: options.force, dryRun: options.dryRun })
+    const outcomes = await runSequence(env, jobs, date, { force: options.force, dryRun: options.dryRun })
     reportOutcomes(outcomes, env.invocationId, { dryRun: options.dryRun })
   })
 }
@@ -40,8 +43,11 @@ export async function runSelection(selection: Selection, options: RunOptions, co
 export async function runOneJob(options: RunOptions & { job: string }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
     const job = (await ctx.registry()).get(options.job)
+    // without --date: the latest partition of the job that has ended (last week for a weekly one)
+    const date = options.date ?? lastEndedDay(job.partition, ctx.now(), ctx.config.timezone)
+    if (job.partition !== 'none') assertEnded([job], date, ctx.now(), ctx.config.timezone)
     const env = await ctx.runEnv()
-    const outcome = await runJob(env, { job, date: defaultDate(ctx, options.date), force: options.force, dryRun: options.dryRun })
+    const outcome = await runJob(env, { job, date, force: options.force, dryRun: options.dryRun })
     reportOutcomes([outcome], env.invocationId, { dryRun: options.dryRun })
   })
 }
@@ -53,6 +59,7 @@ export async function runBackfill(
   dateRange(options.from, options.to) // a reversed range is exit 2 before anything opens
   await withContext(command, async (ctx) => {
     const jobs = (await ctx.registry()).select(options.jobs)
+    assertEnded([], options.to, ctx.now(), ctx.config.timezone, '--to')
     const env = await ctx.runEnv()
     const progress = progressReporter()
     // the bar goes away before anything else is printed, also when the backfill throws
@@ -67,6 +74,7 @@ export async function runBackfill(
       onPlan: (plan) => progress.start(plan.total),
       onOutcome: (o) => progress.tick(`${o.job} ${o.target ?? ''} ${o.status}`),
     }).finally(() => progress.stop())
+    for (const left of summary.plan.notEnded) print(`left out ${left.job} for the ${left.partition} of ${left.target}: it has not ended yet`)
     if (summary.plan.alreadyDone > 0) {
       print(`${summary.plan.alreadyDone} (job, partition) pairs already SUCCESS were left alone (use --force to redo them)`)
     }
