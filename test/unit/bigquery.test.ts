@@ -15,19 +15,30 @@ describe('BigQuery rows in PostgreSQL terms', () => {
     ])
     expect(postgresType(f('STRING', 'REPEATED'))).toBe('jsonb')
     expect(postgresType(f('RECORD'))).toBe('jsonb')
-    expect(() => postgresType(f('RANGE'))).toThrow(/cannot map; cast it in a source query/)
+    expect(postgresType({ name: 'r', type: 'RANGE', rangeElementType: { type: 'DATETIME' } })).toBe('tsrange')
+    expect(postgresType({ name: 'r', type: 'RANGE', rangeElementType: { type: 'TIMESTAMP' } })).toBe('tstzrange')
+    expect(() => postgresType(f('GEOMETRY'))).toThrow(/cannot map; cast it in a source query/)
   })
 
   it('writes cells as COPY text: timestamps in UTC with microseconds, bytes as hex, escapes, nulls', () => {
     expect(timestampText('1700000000123456')).toBe('2023-11-14 22:13:20.123456+00')
     expect(timestampText('1.7000000001E9')).toBe('2023-11-14 22:13:20.100000+00')
     expect(timestampText('-1')).toBe('1969-12-31 23:59:59.999999+00')
+    // picosecond columns come as ISO strings, more than 6 fractional digits
+    expect(timestampText('2025-03-01T10:00:00.123456789012Z')).toBe('2025-03-01 10:00:00.123456789012+00')
+    expect(() => timestampText('soon')).toThrow(/neither microseconds, seconds nor an ISO 8601 time/)
     expect(copyText({ name: 'b', type: 'BYTES' }, Buffer.from([0xde, 0xad]).toString('base64'))).toBe('\\\\xdead')
     expect(copyText({ name: 's', type: 'STRING' }, 'a\tb\nc\\d')).toBe('a\\tb\\nc\\\\d')
     expect(copyText({ name: 's', type: 'STRING' }, null)).toBe('\\N')
     expect(copyText({ name: 't', type: 'STRING', mode: 'REPEATED' }, [{ v: 'x' }, { v: 'y' }])).toBe('["x","y"]')
     const record: BigQueryField = { name: 'r', type: 'RECORD', fields: [{ name: 'n', type: 'INT64' }, { name: 'ok', type: 'BOOL' }] }
     expect(copyText(record, { f: [{ v: '3' }, { v: 'true' }] })).toBe('{"n":3,"ok":true}')
+    // nested values never pass through a double
+    expect(copyText(record, { f: [{ v: '9007199254740993' }, { v: null }] })).toBe('{"n":9007199254740993,"ok":null}')
+    expect(copyText({ name: 'x', type: 'INT64', mode: 'REPEATED' }, [{ v: '-9223372036854775808' }])).toBe('[-9223372036854775808]')
+    expect(copyText({ name: 'x', type: 'FLOAT64', mode: 'REPEATED' }, [{ v: 'NaN' }, { v: '-Infinity' }, { v: '1.5E-7' }])).toBe('["NaN","-Infinity",1.5E-7]')
+    expect(copyText({ name: 'x', type: 'NUMERIC', mode: 'REPEATED' }, [{ v: '0.10000000000000000000001' }])).toBe('[0.10000000000000000000001]')
+    expect(copyText({ name: 'r', type: 'RANGE', rangeElementType: { type: 'DATE' } }, '[UNBOUNDED, 2025-01-01)')).toBe('[,"2025-01-01")')
     expect(parameterValue('2025-03-10 00:00:00+00', 'timestamp with time zone')).toBe('2025-03-10 00:00:00+00:00')
   })
 })
