@@ -61,6 +61,9 @@ describe('BigQuery REST client against a local server', () => {
     fake.answer = () => ({ schema, rows })
     fake.incompleteFor = 0
     fake.failNext = 0
+    fake.errors = []
+    fake.failJobs = 0
+    fake.failJobReason = 'backendError'
     fake.rejectTokens = false
     fake.calls.length = 0
   })
@@ -107,7 +110,7 @@ describe('BigQuery REST client against a local server', () => {
     fake.failNext = 2
     expect((await all(await client({ pageSize: 10 }))).flat()).toHaveLength(5)
     fake.failNext = 10
-    await expect(all(await client({ attempts: 3 }))).rejects.toThrow(/BigQuery answered HTTP 503: The service is currently unavailable\. \(after 3 attempts\)/)
+    await expect(all(await client({ attempts: 3 }))).rejects.toThrow(/BigQuery answered HTTP 503 backendError: The service is currently unavailable\. \(after 3 attempts\)/)
   })
 
   it('fails clearly when the token endpoint refuses the key, without retrying', async () => {
@@ -118,8 +121,44 @@ describe('BigQuery REST client against a local server', () => {
 
   it('fails clearly on a 401 from BigQuery itself', async () => {
     const bq = await client({ token: async () => 'stale' })
-    await expect(all(bq)).rejects.toThrow(/BigQuery refused the credentials \(HTTP 401: Request had invalid authentication credentials\.\)/)
+    await expect(all(bq)).rejects.toThrow(/BigQuery refused the credentials \(HTTP 401 authError: Request had invalid authentication credentials\.\)/)
     expect(fake.calls).toHaveLength(1)
+  })
+
+  it('retries 403 rateLimitExceeded with a growing backoff, naming the reason when it persists', async () => {
+    const waits: number[] = []
+    const sleep = async (ms: number) => void waits.push(ms)
+    fake.errors = [{ status: 403, reason: 'rateLimitExceeded', message: 'Exceeded rate limits: too many api requests per user per method for this user_method.' }]
+    expect((await all(await client({ pageSize: 10, sleep, random: () => 1, backoffMs: 1000 }))).flat()).toHaveLength(5)
+    expect(waits).toEqual([1000])
+    fake.errors = Array.from({ length: 3 }, () => ({ status: 403, reason: 'rateLimitExceeded', message: 'Exceeded rate limits' }))
+    waits.length = 0
+    await expect(all(await client({ attempts: 3, sleep, random: () => 1, backoffMs: 1000 }))).rejects.toThrow(/BigQuery answered HTTP 403 rateLimitExceeded: Exceeded rate limits \(after 3 attempts\)/)
+    expect(waits).toEqual([1000, 2000])
+  })
+
+  it('fails at once on 403 quotaExceeded, as a quota error and not as refused credentials', async () => {
+    fake.errors = [{ status: 403, reason: 'quotaExceeded', message: 'Quota exceeded: Your project exceeded quota for free query bytes scanned.' }]
+    const error = await all(await client()).catch((e: Error) => e)
+    expect((error as Error).message).toMatch(/^BigQuery quota exceeded \(HTTP 403 quotaExceeded: Quota exceeded: Your project exceeded quota/)
+    expect((error as Error).message).not.toMatch(/credentials/)
+    expect(fake.calls).toHaveLength(1)
+  })
+
+  it('runs the query again when the job itself failed with backendError, instead of asking for the dead job\'s results', async () => {
+    fake.failJobs = 1
+    const pages = await all(await client({ pageSize: 10, sleep: async () => {} }))
+    expect(pages).toEqual([rows])
+    expect(fake.calls.map((c) => `${c.method} ${c.path.replace(/\?.*/, '').replace('/bigquery/v2/projects/fake-project', '').replace(/job_\d+/, 'job')}`)).toEqual([
+      'POST /queries',
+      'GET /queries/job',
+      'GET /jobs/job',
+      'POST /queries',
+    ])
+    fake.failJobs = 10
+    fake.calls.length = 0
+    await expect(all(await client({ attempts: 2, sleep: async () => {} }))).rejects.toThrow(/BigQuery job job_\d+ failed \(backendError: Error encountered during execution/)
+    expect(fake.calls.filter((c) => c.method === 'POST')).toHaveLength(2)
   })
 
   it('as a sync source: describes by dry run, filters by the watermark as a named parameter, and streams COPY text', async () => {
