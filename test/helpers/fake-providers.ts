@@ -109,7 +109,10 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
   function polygonAggs(ticker: string, span: 'day' | 'hour', from: string, to: string, u: URL): FakeResponse {
     const bad = special(ticker)
     if (bad) return bad
-    if (ticker === 'EMPTY') return { status: 200, body: { ticker, queryCount: 0, resultsCount: 0, adjusted: true, status: 'OK', request_id: 'r', count: 0 } }
+    // Polygon tickers are case-sensitive: KIMPL is no ticker at all, so no bars (a 200, resultsCount 0)
+    if (ticker === 'EMPTY' || PREFERRED.some((p) => p !== ticker && p.toUpperCase() === ticker.toUpperCase())) {
+      return { status: 200, body: { ticker, queryCount: 0, resultsCount: 0, adjusted: true, status: 'OK', request_id: 'r', count: 0 } }
+    }
     const all = span === 'day' ? dailyBars(ticker, from, to) : hourlyBars(ticker, from)
     const pageSize = options.pageSize ?? 50_000
     const offset = Number(u.searchParams.get('cursor') ?? 0)
@@ -170,6 +173,9 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     },
   }
 }
+
+/** Preferred shares, whose tickers have a lower-case letter: only this spelling has bars. */
+export const PREFERRED = ['KIMpL', 'PSApK']
 
 function hashOf(text: string): number {
   let h = 2_166_136_261
