@@ -40,6 +40,8 @@ export interface FakeOptions {
   faultRate?: number
   /** Polygon aggregates per page before a `next_url`. */
   pageSize?: number
+  /** The host `next_url` names, on this server's port (Polygon now answers with api.massive.com); default this server's address. */
+  nextHost?: string
   seed?: number
 }
 
@@ -117,7 +119,8 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     const pageSize = options.pageSize ?? 50_000
     const offset = Number(u.searchParams.get('cursor') ?? 0)
     const results = all.slice(offset, offset + pageSize)
-    const next = offset + pageSize < all.length ? `${url}/v2/aggs/ticker/${encodeURIComponent(ticker)}/range/1/${span}/${from}/${to}?cursor=${offset + pageSize}` : undefined
+    const origin = options.nextHost ? `http://${options.nextHost}:${new URL(url).port}` : url
+    const next = offset + pageSize < all.length ? `${origin}/v2/aggs/ticker/${encodeURIComponent(ticker)}/range/1/${span}/${from}/${to}?cursor=${offset + pageSize}` : undefined
     return {
       status: 200,
       body: { ticker, queryCount: results.length, resultsCount: results.length, adjusted: true, results, status: 'OK', request_id: 'r', count: results.length, ...(next ? { next_url: next } : {}) },
