@@ -1,3 +1,5 @@
+import { nestedJson } from './nested-json.js'
+
 /**
  * BigQuery's REST row format (`{ f: [{ v }] }`, every scalar a string) mapped to PostgreSQL:
  * column types for the target, and values as COPY text so the rows load with one
@@ -8,6 +10,10 @@ export interface BigQueryField {
   type: string
   mode?: 'NULLABLE' | 'REQUIRED' | 'REPEATED'
   fields?: BigQueryField[]
+  /** RANGE columns: the type of the bounds. */
+  rangeElementType?: { type: string }
+  /** TIMESTAMP columns: '12' for picoseconds (sent as ISO strings). */
+  timestampPrecision?: string
 }
 
 export type BigQueryCell = { v: BigQueryValue }
@@ -37,9 +43,16 @@ const TYPES: Record<string, string> = {
   STRUCT: 'jsonb',
 }
 
+const RANGE_TYPES: Record<string, string> = { DATE: 'daterange', DATETIME: 'tsrange', TIMESTAMP: 'tstzrange' }
+
 /** The PostgreSQL type of a BigQuery column: repeated and nested ones become jsonb. */
 export function postgresType(field: BigQueryField): string {
   if (field.mode === 'REPEATED') return 'jsonb'
+  if (field.type.toUpperCase() === 'RANGE') {
+    const range = RANGE_TYPES[rangeElementType(field)]
+    if (!range) throw new Error(`BigQuery column ${field.name} is a RANGE of ${rangeElementType(field)}, which nightshift cannot map; cast it in a source query`)
+    return range
+  }
   const type = TYPES[field.type.toUpperCase()]
   if (!type) throw new Error(`BigQuery column ${field.name} has type ${field.type}, which nightshift cannot map; cast it in a source query`)
   return type
@@ -64,53 +77,58 @@ export function parameterValue(pgText: string, pgType: string): string {
 }
 
 /**
- * A TIMESTAMP cell: microseconds since the epoch (formatOptions.useInt64Timestamp) or, from
- * older endpoints, seconds as a float ("1.7000000001E9"). Written as UTC with microseconds.
+ * A TIMESTAMP cell: microseconds since the epoch (formatOptions.useInt64Timestamp), seconds as a
+ * float ("1.7000000001E9") from older endpoints, or an ISO 8601 string, which BigQuery sends for
+ * picosecond columns (TIMESTAMP(12): up to 12 fractional digits). Written as UTC; an ISO string
+ * keeps every digit it has (PostgreSQL rounds to microseconds on the way in, jsonb keeps them all).
  */
 export function timestampText(v: string): string {
+  const iso = ISO_TIMESTAMP.exec(v.trim())
+  if (iso) {
+    const [, date, time, fraction = '', zone] = iso
+    return `${date} ${time}${fraction}${!zone || zone === 'Z' || zone === 'z' ? '+00' : zone}`
+  }
   let micros: bigint
   if (/^-?\d+$/.test(v)) micros = BigInt(v)
-  else micros = BigInt(Math.round(Number(v) * 1e6))
+  else if (Number.isFinite(Number(v))) micros = BigInt(Math.round(Number(v) * 1e6))
+  else throw new Error(`BigQuery sent '${v}' for a TIMESTAMP: neither microseconds, seconds nor an ISO 8601 time`)
   const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n)
   const rest = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n
-  const iso = new Date(Number(ms)).toISOString() // YYYY-MM-DDTHH:MM:SS.mmmZ
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${rest.toString().padStart(6, '0')}+00`
+  const text = new Date(Number(ms)).toISOString() // YYYY-MM-DDTHH:MM:SS.mmmZ
+  return `${text.slice(0, 10)} ${text.slice(11, 19)}.${rest.toString().padStart(6, '0')}+00`
 }
 
-/** A cell as plain JSON, for repeated and nested columns. */
-function jsonOf(field: BigQueryField, v: BigQueryValue, repeatedItem = false): unknown {
-  if (v === null) return null
-  if (field.mode === 'REPEATED' && !repeatedItem) return (v as BigQueryCell[]).map((c) => jsonOf(field, c.v, true))
-  if (field.type === 'RECORD' || field.type === 'STRUCT') {
-    const cells = (v as { f: BigQueryCell[] }).f
-    return Object.fromEntries((field.fields ?? []).map((sub, i) => [sub.name, jsonOf(sub, cells[i]!.v)]))
-  }
-  const s = v as string
-  switch (field.type.toUpperCase()) {
-    case 'INTEGER':
-    case 'INT64':
-    case 'FLOAT':
-    case 'FLOAT64':
-      return Number(s)
-    case 'BOOLEAN':
-    case 'BOOL':
-      return s === 'true'
-    case 'TIMESTAMP':
-      return timestampText(s)
-    case 'JSON':
-      return JSON.parse(s)
-    default:
-      return s
-  }
+const ISO_TIMESTAMP = /^(\d{4,}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/
+
+/** A RANGE's element type: `rangeElementType.type` of the schema field (DATE, DATETIME or TIMESTAMP). */
+export function rangeElementType(field: BigQueryField): string {
+  return (field.rangeElementType?.type ?? 'DATE').toUpperCase()
+}
+
+/**
+ * A RANGE cell, `[start, end)` with UNBOUNDED for an open end, as its two bounds (null when
+ * unbounded), each in PostgreSQL's text form of the element type.
+ */
+export function rangeBounds(field: BigQueryField, v: string): { start: string | null; end: string | null } {
+  const m = /^\[\s*([^,]*?)\s*,\s*([^)]*?)\s*\)$/.exec(v.trim())
+  if (!m) throw new Error(`BigQuery sent '${v}' for RANGE column ${field.name}: not [start, end)`)
+  const element = rangeElementType(field)
+  const bound = (b: string) => (b === 'UNBOUNDED' || b === '' ? null : element === 'TIMESTAMP' ? timestampText(b) : b)
+  return { start: bound(m[1]!), end: bound(m[2]!) }
 }
 
 /** One cell in COPY text format: `\N` for null, backslash escapes for the rest. */
 export function copyText(field: BigQueryField, v: BigQueryValue): string {
   if (v === null || v === undefined) return '\\N'
   let text: string
-  if (field.mode === 'REPEATED' || field.type === 'RECORD' || field.type === 'STRUCT') text = JSON.stringify(jsonOf(field, v))
-  else if (field.type.toUpperCase() === 'TIMESTAMP') text = timestampText(v as string)
-  else if (field.type.toUpperCase() === 'BYTES') text = `\\x${Buffer.from(v as string, 'base64').toString('hex')}`
+  const type = field.type.toUpperCase()
+  if (field.mode === 'REPEATED' || type === 'RECORD' || type === 'STRUCT') text = nestedJson(field, v)
+  else if (type === 'TIMESTAMP') text = timestampText(v as string)
+  else if (type === 'RANGE') {
+    const { start, end } = rangeBounds(field, v as string)
+    // a quoted bound: timestamps hold spaces and a sign
+    text = `[${start === null ? '' : `"${start}"`},${end === null ? '' : `"${end}"`})`
+  } else if (type === 'BYTES') text = `\\x${Buffer.from(v as string, 'base64').toString('hex')}`
   else text = v as string
   return text.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!)
 }

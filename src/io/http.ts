@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { LookupFunction } from 'node:net'
 import { Agent } from 'undici'
 import type { Logger } from '../log.js'
 import { redact } from '../redact.js'
@@ -59,7 +60,7 @@ export type Query = Record<string, string | number | boolean | undefined>
 export interface HttpClient {
   readonly name: string
   readonly limits: Readonly<HttpLimits>
-  /** GET a path under the base URL, or an absolute URL on the same origin (a `next_url`). */
+  /** GET a path under the base URL, or an absolute URL on the same origin or a known host (a `next_url`). */
   getJson<T = unknown>(pathOrUrl: string, query?: Query): Promise<T>
   readonly stats: HttpStats
   close(): Promise<void>
@@ -82,8 +83,15 @@ export interface HttpClientOptions {
   headers?: Record<string, string>
   limits?: Partial<HttpLimits>
   log?: Logger
+  /**
+   * Other hosts of the same API a `next_url` may point to (Polygon answers with api.massive.com
+   * since its rebrand). The headers, API key included, go there too; never to any other host.
+   */
+  knownHosts?: readonly string[]
   /** Jitter source; tests fix it. */
   random?: () => number
+  /** DNS lookup for the sockets; tests resolve a provider's real host names to a local server. */
+  lookup?: LookupFunction
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
@@ -94,18 +102,28 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const agent = new Agent({
     connections: limits.concurrency,
     keepAliveTimeout: 30_000,
-    connect: { timeout: limits.timeoutMs },
+    connect: { timeout: limits.timeoutMs, ...(options.lookup ? { lookup: options.lookup } : {}) },
   })
   const gate = new RateGate(limits.minIntervalMs, limits.concurrency)
   const stats: HttpStats = { requests: 0, retries: 0, failures: 0, firstStart: undefined, lastStart: undefined }
   const headers = { accept: 'application/json', 'user-agent': 'nightshift-etl', ...options.headers }
 
+  const knownHosts = new Set((options.knownHosts ?? []).map((h) => h.toLowerCase()))
+  // the API key travels in the headers: only to the configured origin or the API's own other hosts,
+  // over https (or the configured scheme, for a local server)
+  const mayFollow = (url: URL) =>
+    url.origin === base.origin || (knownHosts.has(url.hostname.toLowerCase()) && (url.protocol === 'https:' || url.protocol === base.protocol))
+
   function target(pathOrUrl: string, query: Query | undefined): URL {
     let url: URL
     if (/^https?:\/\//i.test(pathOrUrl)) {
       url = new URL(pathOrUrl)
-      // the API key travels in the headers: never to another host than the configured one
-      if (url.origin !== base.origin) throw new HttpError(`${options.name}: refusing to follow ${url.origin}, which is not ${base.origin}`, undefined, 0)
+      if (!mayFollow(url)) {
+        const allowed = [base.origin, ...[...knownHosts].map((h) => `https://${h}`)].join(', ')
+        throw new HttpError(`${options.name}: refusing to follow ${url.origin}, which is not one of ${allowed}`, undefined, 0)
+      }
+      // a key some APIs append to their links stays out of URLs (and so out of logs): it is in a header
+      url.searchParams.delete('apiKey')
     } else {
       url = new URL(base.origin)
       url.pathname = `${basePath}${pathOrUrl.startsWith('/') ? '' : '/'}${pathOrUrl}`

@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net'
 import type { Config } from '../config.js'
 import { createHttpClient, type HttpClient, type HttpLimits } from '../io/http.js'
 import type { Logger } from '../log.js'
@@ -20,7 +21,18 @@ export interface PriceSources {
   close(): Promise<void>
 }
 
-export function openPriceSources(config: Config, options: { limits?: ProviderLimits; log?: Logger; now: () => Date }): PriceSources {
+/** Polygon's hosts, old and new (Polygon.io is Massive since 2025): `next_url` may name either. */
+export const POLYGON_HOSTS = ['api.polygon.io', 'api.massive.com']
+
+export interface PriceSourceOptions {
+  limits?: ProviderLimits
+  log?: Logger
+  now: () => Date
+  /** DNS for the providers' sockets; tests only. */
+  lookup?: LookupFunction
+}
+
+export function openPriceSources(config: Config, options: PriceSourceOptions): PriceSources {
   const opened = new Map<string, PriceProvider>()
   const clients: HttpClient[] = []
 
@@ -35,8 +47,10 @@ export function openPriceSources(config: Config, options: { limits?: ProviderLim
         baseUrl,
         // Polygon takes the key as a bearer token; the query-string form would put it in URLs
         headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+        knownHosts: POLYGON_HOSTS,
         limits: options.limits?.polygon,
         log: options.log,
+        lookup: options.lookup,
       })
       clients.push(http)
       provider = polygonProvider(http)

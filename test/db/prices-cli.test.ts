@@ -28,7 +28,7 @@ describe('etl prices as a subprocess', () => {
   })
 
   it('ingests a range with the mock provider, records the ledger row, and shows it as JSON', async () => {
-    const run = await etl(['prices', 'historical', '1m', 'aapl'], mock())
+    const run = await etl(['prices', 'historical', '1m', 'AAPL'], mock())
     expect(run.code).toBe(0)
     expect(run.stdout).toMatch(/ingest_prices_historical\s+-\s+SUCCESS\s+\d+/)
     const shown = await etl(['prices', 'show', 'AAPL', '--range', '7D', '--json'], mock())
@@ -48,6 +48,16 @@ describe('etl prices as a subprocess', () => {
     expect(stdout).toMatch(/PARTIAL/)
     expect(stdout).toMatch(/failed: BROKEN \(polygon GET/)
     expect(stdout + stderr).not.toContain('pk-very-secret-77')
+  })
+
+  it('keeps the case of a ticker: KIMpL (a preferred share) is asked of Polygon and stored as KIMpL', async () => {
+    const env = { ...tw.env, POLYGON_BASE_URL: fake.url, POLYGON_API_KEY: 'pk-test' }
+    const { code, stdout } = await etl(['prices', 'historical', '7D', 'KIMpL'], env)
+    expect(code, stdout).toBe(0)
+    expect(fake.seen('/v2/aggs/ticker/').map((r) => r.path).filter((p) => /KIM/i.test(p))).toEqual([expect.stringContaining('/v2/aggs/ticker/KIMpL/range/1/day/')])
+    const shown = JSON.parse((await etl(['prices', 'show', 'KIMpL', '--range', '7D', '--json'], env)).stdout)
+    expect(shown.length).toBeGreaterThan(0)
+    expect(shown[0].symbol).toBe('KIMpL')
   })
 
   it('says what the cache commands need when REDIS_URL is unset (exit 3)', async () => {

@@ -99,4 +99,63 @@ describe('table sync from BigQuery (local REST server)', () => {
     }
     expect(await readWatermark(db.db, 'sync_table_bq_orders')).toEqual(before)
   })
+
+  it('keeps nested INT64, NUMERIC and non-finite FLOAT64 exact in jsonb, maps RANGE columns and reads picosecond ISO timestamps', async () => {
+    const nestedSchema = [
+      { name: 'id', type: 'INTEGER', mode: 'REQUIRED' as const },
+      { name: 'counts', type: 'INTEGER', mode: 'REPEATED' as const },
+      {
+        name: 'detail',
+        type: 'RECORD',
+        fields: [
+          { name: 'big', type: 'INTEGER' },
+          { name: 'amount', type: 'BIGNUMERIC' },
+          { name: 'ratio', type: 'FLOAT' },
+          { name: 'ratios', type: 'FLOAT', mode: 'REPEATED' as const },
+          { name: 'seen', type: 'TIMESTAMP' },
+          { name: 'span', type: 'RANGE', rangeElementType: { type: 'DATE' } },
+        ],
+      },
+      { name: 'valid', type: 'RANGE', rangeElementType: { type: 'DATE' } },
+      { name: 'window', type: 'RANGE', rangeElementType: { type: 'TIMESTAMP' } },
+      { name: 'at', type: 'TIMESTAMP', timestampPrecision: '12' },
+    ]
+    // BigQuery's REST rows: every scalar a string, records as {f: […]}, arrays as [{v}]
+    const rows: BigQueryValue[][] = [
+      [
+        '1',
+        [{ v: '9007199254740993' }, { v: '-9223372036854775808' }],
+        { f: [{ v: '9223372036854775807' }, { v: '123456789012345678901234567890.123456789' }, { v: 'NaN' }, { v: [{ v: 'Infinity' }, { v: '-Infinity' }, { v: '0.1' }] }, { v: micros('2025-03-01T10:00:00Z') }, { v: '[2025-01-01, UNBOUNDED)' }] },
+        '[2025-01-01, 2025-07-01)',
+        `[${micros('2025-03-01T00:00:00Z')}, UNBOUNDED)`,
+        '2025-03-01T10:00:00.123456789012Z',
+      ],
+    ]
+    fake.answer = () => ({ schema: nestedSchema, rows })
+    const nestedJob = validateJob(
+      { kind: 'table-sync', name: 'sync_table_bq_nested', source: { table: 'fake-project.app.nested', connection: 'bigquery' }, target: 'bq_nested', primaryKey: ['id'], incrementalColumn: 'at' },
+      'test/sync_table_bq_nested.ts',
+    )
+    const outcome = await runJob(runEnvFor(db, tw.config), { job: nestedJob })
+    expect(outcome.status, outcome.message).toBe('SUCCESS')
+    const { rows: [got] } = await sql<Record<string, string>>`
+      select counts::text, detail->>'big' as big, detail->>'amount' as amount, jsonb_typeof(detail->'amount') as amount_type,
+        detail->>'ratio' as ratio, detail->'ratios' #>> '{}' as ratios, detail->>'seen' as seen, detail->'span' #>> '{}' as span,
+        valid::text, "window"::text as w, pg_typeof("window")::text as wtype, to_char(at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') as at
+      from bq_nested`.execute(db.db)
+    expect(got).toMatchObject({
+      counts: '[9007199254740993, -9223372036854775808]',
+      big: '9223372036854775807',
+      amount: '123456789012345678901234567890.123456789',
+      amount_type: 'number',
+      ratio: 'NaN',
+      ratios: '["Infinity", "-Infinity", 0.1]',
+      seen: '2025-03-01 10:00:00.000000+00',
+      span: '{"end": null, "start": "2025-01-01"}',
+      valid: '[2025-01-01,2025-07-01)',
+      wtype: 'tstzrange',
+    })
+    expect(got!.w).toMatch(/^\["2025-03-01 00:00:00\+00",\)$/)
+    expect(got!.at).toBe('2025-03-01 10:00:00.123457')
+  })
 })

@@ -28,8 +28,14 @@ export interface FakeBigQuery {
   answer: (query: string, parameters: Record<string, string>) => FakeResult
   /** getQueryResults says `jobComplete: false` this many times per job before answering. */
   incompleteFor: number
-  /** The next this many BigQuery calls answer 503. */
+  /** The next this many BigQuery calls answer 503 backendError. */
   failNext: number
+  /** The next BigQuery calls answer these errors, in order (Google's error body, with its reason). */
+  errors: FakeError[]
+  /** The next this many jobs fail while running: getQueryResults answers the job's error, jobs.get shows it. */
+  failJobs: number
+  /** The reason a failed job gives; default backendError. */
+  failJobReason: string
   /** The token endpoint refuses every assertion (a revoked key). */
   rejectTokens: boolean
   readonly calls: Array<{ method: string; path: string; body: any }>
@@ -37,11 +43,24 @@ export interface FakeBigQuery {
   close(): Promise<void>
 }
 
+/** An error as BigQuery's REST API answers it: an HTTP status and one of its `errors[].reason`s. */
+export interface FakeError {
+  status: number
+  reason: string
+  message?: string
+}
+
+/** Google's JSON error body: `{ error: { code, message, errors: [{ message, domain, reason }], status } }`. */
+export function googleError(status: number, reason: string, message: string) {
+  const grpc: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' }
+  return { error: { code: status, message, errors: [{ message, domain: 'global', reason }], status: grpc[status] ?? 'UNKNOWN' } }
+}
+
 const TOKEN = 'fake-access-token'
 
 export async function startFakeBigQuery(): Promise<FakeBigQuery> {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
-  const jobs = new Map<string, { result: FakeResult; pending: number }>()
+  const jobs = new Map<string, { result: FakeResult; pending: number; failed?: string }>()
   let tokens = 0
   let jobCount = 0
 
@@ -53,6 +72,9 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
     answer: () => ({ schema: [], rows: [] }),
     incompleteFor: 0,
     failNext: 0,
+    errors: [],
+    failJobs: 0,
+    failJobReason: 'backendError',
     rejectTokens: false,
     calls: [],
     tokensIssued: () => tokens,
@@ -97,10 +119,23 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
       fake.calls.push({ method: req.method!, path: url.pathname + url.search, body })
       if (fake.failNext > 0) {
         fake.failNext--
-        return send(503, { error: { code: 503, message: 'The service is currently unavailable.' } })
+        return send(503, googleError(503, 'backendError', 'The service is currently unavailable.'))
       }
+      const scripted = fake.errors.shift()
+      if (scripted) return send(scripted.status, googleError(scripted.status, scripted.reason, scripted.message ?? `${scripted.reason} (fake)`))
       if (req.headers.authorization !== `Bearer ${TOKEN}`) {
-        return send(401, { error: { code: 401, message: 'Request had invalid authentication credentials.' } })
+        return send(401, googleError(401, 'authError', 'Request had invalid authentication credentials.'))
+      }
+      const jobPath = /^\/bigquery\/v2\/projects\/([^/]+)\/jobs\/([^/]+)$/.exec(url.pathname)
+      if (jobPath && req.method === 'GET') {
+        const job = jobs.get(jobPath[2]!)
+        if (!job) return send(404, googleError(404, 'notFound', `Not found: Job ${jobPath[1]}:EU.${jobPath[2]}`))
+        const reference = { projectId: jobPath[1], jobId: jobPath[2], location: 'EU' }
+        if (job.failed) {
+          const error = { reason: job.failed, message: 'Error encountered during execution. Retrying may solve the problem.' }
+          return send(200, { kind: 'bigquery#job', jobReference: reference, status: { state: 'DONE', errorResult: error, errors: [error] } })
+        }
+        return send(200, { kind: 'bigquery#job', jobReference: reference, status: { state: job.pending > 0 ? 'RUNNING' : 'DONE' } })
       }
       const query = /^\/bigquery\/v2\/projects\/([^/]+)\/queries$/.exec(url.pathname)
       if (query && req.method === 'POST') {
@@ -110,21 +145,25 @@ export async function startFakeBigQuery(): Promise<FakeBigQuery> {
         const result = fake.answer(body.query, parameters)
         if (body.dryRun) return send(200, { kind: 'bigquery#queryResponse', schema: { fields: result.schema }, jobComplete: true, totalBytesProcessed: '0' })
         const jobId = `job_${++jobCount}`
-        jobs.set(jobId, { result, pending: fake.incompleteFor })
-        if (fake.incompleteFor > 0) return send(200, { kind: 'bigquery#queryResponse', jobReference: { projectId: query[1], jobId, location: 'EU' }, jobComplete: false })
+        const failed = fake.failJobs > 0 ? fake.failJobReason : undefined
+        if (failed) fake.failJobs--
+        jobs.set(jobId, { result, pending: fake.incompleteFor, failed })
+        if (fake.incompleteFor > 0 || failed) return send(200, { kind: 'bigquery#queryResponse', jobReference: { projectId: query[1], jobId, location: 'EU' }, jobComplete: false })
         return send(200, page(jobId, result, 0, body.maxResults ?? 1000))
       }
       const results = /^\/bigquery\/v2\/projects\/[^/]+\/queries\/([^/]+)$/.exec(url.pathname)
       if (results && req.method === 'GET') {
         const job = jobs.get(results[1]!)
-        if (!job) return send(404, { error: { code: 404, message: `Not found: Job ${results[1]}` } })
+        if (!job) return send(404, googleError(404, 'notFound', `Not found: Job ${results[1]}`))
+        // a dead job's results are its error, however often they are asked for
+        if (job.failed) return send(job.failed === 'rateLimitExceeded' ? 403 : 500, googleError(job.failed === 'rateLimitExceeded' ? 403 : 500, job.failed, 'Error encountered during execution. Retrying may solve the problem.'))
         if (job.pending > 0) {
           job.pending--
           return send(200, { kind: 'bigquery#getQueryResultsResponse', jobReference: { projectId: 'fake-project', jobId: results[1] }, jobComplete: false })
         }
         return send(200, page(results[1]!, job.result, Number(url.searchParams.get('pageToken') ?? 0), Number(url.searchParams.get('maxResults') ?? 1000)))
       }
-      send(404, { error: { code: 404, message: `no route ${req.method} ${url.pathname}` } })
+      send(404, googleError(404, 'notFound', `no route ${req.method} ${url.pathname}`))
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

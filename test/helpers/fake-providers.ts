@@ -40,6 +40,8 @@ export interface FakeOptions {
   faultRate?: number
   /** Polygon aggregates per page before a `next_url`. */
   pageSize?: number
+  /** The host `next_url` names, on this server's port (Polygon now answers with api.massive.com); default this server's address. */
+  nextHost?: string
   seed?: number
 }
 
@@ -109,12 +111,16 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
   function polygonAggs(ticker: string, span: 'day' | 'hour', from: string, to: string, u: URL): FakeResponse {
     const bad = special(ticker)
     if (bad) return bad
-    if (ticker === 'EMPTY') return { status: 200, body: { ticker, queryCount: 0, resultsCount: 0, adjusted: true, status: 'OK', request_id: 'r', count: 0 } }
+    // Polygon tickers are case-sensitive: KIMPL is no ticker at all, so no bars (a 200, resultsCount 0)
+    if (ticker === 'EMPTY' || PREFERRED.some((p) => p !== ticker && p.toUpperCase() === ticker.toUpperCase())) {
+      return { status: 200, body: { ticker, queryCount: 0, resultsCount: 0, adjusted: true, status: 'OK', request_id: 'r', count: 0 } }
+    }
     const all = span === 'day' ? dailyBars(ticker, from, to) : hourlyBars(ticker, from)
     const pageSize = options.pageSize ?? 50_000
     const offset = Number(u.searchParams.get('cursor') ?? 0)
     const results = all.slice(offset, offset + pageSize)
-    const next = offset + pageSize < all.length ? `${url}/v2/aggs/ticker/${encodeURIComponent(ticker)}/range/1/${span}/${from}/${to}?cursor=${offset + pageSize}` : undefined
+    const origin = options.nextHost ? `http://${options.nextHost}:${new URL(url).port}` : url
+    const next = offset + pageSize < all.length ? `${origin}/v2/aggs/ticker/${encodeURIComponent(ticker)}/range/1/${span}/${from}/${to}?cursor=${offset + pageSize}` : undefined
     return {
       status: 200,
       body: { ticker, queryCount: results.length, resultsCount: results.length, adjusted: true, results, status: 'OK', request_id: 'r', count: results.length, ...(next ? { next_url: next } : {}) },
@@ -170,6 +176,9 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     },
   }
 }
+
+/** Preferred shares, whose tickers have a lower-case letter: only this spelling has bars. */
+export const PREFERRED = ['KIMpL', 'PSApK']
 
 function hashOf(text: string): number {
   let h = 2_166_136_261

@@ -15,19 +15,30 @@ describe('BigQuery rows in PostgreSQL terms', () => {
     ])
     expect(postgresType(f('STRING', 'REPEATED'))).toBe('jsonb')
     expect(postgresType(f('RECORD'))).toBe('jsonb')
-    expect(() => postgresType(f('RANGE'))).toThrow(/cannot map; cast it in a source query/)
+    expect(postgresType({ name: 'r', type: 'RANGE', rangeElementType: { type: 'DATETIME' } })).toBe('tsrange')
+    expect(postgresType({ name: 'r', type: 'RANGE', rangeElementType: { type: 'TIMESTAMP' } })).toBe('tstzrange')
+    expect(() => postgresType(f('GEOMETRY'))).toThrow(/cannot map; cast it in a source query/)
   })
 
   it('writes cells as COPY text: timestamps in UTC with microseconds, bytes as hex, escapes, nulls', () => {
     expect(timestampText('1700000000123456')).toBe('2023-11-14 22:13:20.123456+00')
     expect(timestampText('1.7000000001E9')).toBe('2023-11-14 22:13:20.100000+00')
     expect(timestampText('-1')).toBe('1969-12-31 23:59:59.999999+00')
+    // picosecond columns come as ISO strings, more than 6 fractional digits
+    expect(timestampText('2025-03-01T10:00:00.123456789012Z')).toBe('2025-03-01 10:00:00.123456789012+00')
+    expect(() => timestampText('soon')).toThrow(/neither microseconds, seconds nor an ISO 8601 time/)
     expect(copyText({ name: 'b', type: 'BYTES' }, Buffer.from([0xde, 0xad]).toString('base64'))).toBe('\\\\xdead')
     expect(copyText({ name: 's', type: 'STRING' }, 'a\tb\nc\\d')).toBe('a\\tb\\nc\\\\d')
     expect(copyText({ name: 's', type: 'STRING' }, null)).toBe('\\N')
     expect(copyText({ name: 't', type: 'STRING', mode: 'REPEATED' }, [{ v: 'x' }, { v: 'y' }])).toBe('["x","y"]')
     const record: BigQueryField = { name: 'r', type: 'RECORD', fields: [{ name: 'n', type: 'INT64' }, { name: 'ok', type: 'BOOL' }] }
     expect(copyText(record, { f: [{ v: '3' }, { v: 'true' }] })).toBe('{"n":3,"ok":true}')
+    // nested values never pass through a double
+    expect(copyText(record, { f: [{ v: '9007199254740993' }, { v: null }] })).toBe('{"n":9007199254740993,"ok":null}')
+    expect(copyText({ name: 'x', type: 'INT64', mode: 'REPEATED' }, [{ v: '-9223372036854775808' }])).toBe('[-9223372036854775808]')
+    expect(copyText({ name: 'x', type: 'FLOAT64', mode: 'REPEATED' }, [{ v: 'NaN' }, { v: '-Infinity' }, { v: '1.5E-7' }])).toBe('["NaN","-Infinity",1.5E-7]')
+    expect(copyText({ name: 'x', type: 'NUMERIC', mode: 'REPEATED' }, [{ v: '0.10000000000000000000001' }])).toBe('[0.10000000000000000000001]')
+    expect(copyText({ name: 'r', type: 'RANGE', rangeElementType: { type: 'DATE' } }, '[UNBOUNDED, 2025-01-01)')).toBe('[,"2025-01-01")')
     expect(parameterValue('2025-03-10 00:00:00+00', 'timestamp with time zone')).toBe('2025-03-10 00:00:00+00:00')
   })
 })
@@ -50,6 +61,9 @@ describe('BigQuery REST client against a local server', () => {
     fake.answer = () => ({ schema, rows })
     fake.incompleteFor = 0
     fake.failNext = 0
+    fake.errors = []
+    fake.failJobs = 0
+    fake.failJobReason = 'backendError'
     fake.rejectTokens = false
     fake.calls.length = 0
   })
@@ -96,7 +110,7 @@ describe('BigQuery REST client against a local server', () => {
     fake.failNext = 2
     expect((await all(await client({ pageSize: 10 }))).flat()).toHaveLength(5)
     fake.failNext = 10
-    await expect(all(await client({ attempts: 3 }))).rejects.toThrow(/BigQuery answered HTTP 503: The service is currently unavailable\. \(after 3 attempts\)/)
+    await expect(all(await client({ attempts: 3 }))).rejects.toThrow(/BigQuery answered HTTP 503 backendError: The service is currently unavailable\. \(after 3 attempts\)/)
   })
 
   it('fails clearly when the token endpoint refuses the key, without retrying', async () => {
@@ -107,8 +121,44 @@ describe('BigQuery REST client against a local server', () => {
 
   it('fails clearly on a 401 from BigQuery itself', async () => {
     const bq = await client({ token: async () => 'stale' })
-    await expect(all(bq)).rejects.toThrow(/BigQuery refused the credentials \(HTTP 401: Request had invalid authentication credentials\.\)/)
+    await expect(all(bq)).rejects.toThrow(/BigQuery refused the credentials \(HTTP 401 authError: Request had invalid authentication credentials\.\)/)
     expect(fake.calls).toHaveLength(1)
+  })
+
+  it('retries 403 rateLimitExceeded with a growing backoff, naming the reason when it persists', async () => {
+    const waits: number[] = []
+    const sleep = async (ms: number) => void waits.push(ms)
+    fake.errors = [{ status: 403, reason: 'rateLimitExceeded', message: 'Exceeded rate limits: too many api requests per user per method for this user_method.' }]
+    expect((await all(await client({ pageSize: 10, sleep, random: () => 1, backoffMs: 1000 }))).flat()).toHaveLength(5)
+    expect(waits).toEqual([1000])
+    fake.errors = Array.from({ length: 3 }, () => ({ status: 403, reason: 'rateLimitExceeded', message: 'Exceeded rate limits' }))
+    waits.length = 0
+    await expect(all(await client({ attempts: 3, sleep, random: () => 1, backoffMs: 1000 }))).rejects.toThrow(/BigQuery answered HTTP 403 rateLimitExceeded: Exceeded rate limits \(after 3 attempts\)/)
+    expect(waits).toEqual([1000, 2000])
+  })
+
+  it('fails at once on 403 quotaExceeded, as a quota error and not as refused credentials', async () => {
+    fake.errors = [{ status: 403, reason: 'quotaExceeded', message: 'Quota exceeded: Your project exceeded quota for free query bytes scanned.' }]
+    const error = await all(await client()).catch((e: Error) => e)
+    expect((error as Error).message).toMatch(/^BigQuery quota exceeded \(HTTP 403 quotaExceeded: Quota exceeded: Your project exceeded quota/)
+    expect((error as Error).message).not.toMatch(/credentials/)
+    expect(fake.calls).toHaveLength(1)
+  })
+
+  it('runs the query again when the job itself failed with backendError, instead of asking for the dead job\'s results', async () => {
+    fake.failJobs = 1
+    const pages = await all(await client({ pageSize: 10, sleep: async () => {} }))
+    expect(pages).toEqual([rows])
+    expect(fake.calls.map((c) => `${c.method} ${c.path.replace(/\?.*/, '').replace('/bigquery/v2/projects/fake-project', '').replace(/job_\d+/, 'job')}`)).toEqual([
+      'POST /queries',
+      'GET /queries/job',
+      'GET /jobs/job',
+      'POST /queries',
+    ])
+    fake.failJobs = 10
+    fake.calls.length = 0
+    await expect(all(await client({ attempts: 2, sleep: async () => {} }))).rejects.toThrow(/BigQuery job job_\d+ failed \(backendError: Error encountered during execution/)
+    expect(fake.calls.filter((c) => c.method === 'POST')).toHaveLength(2)
   })
 
   it('as a sync source: describes by dry run, filters by the watermark as a named parameter, and streams COPY text', async () => {

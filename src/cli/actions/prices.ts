@@ -16,7 +16,8 @@ export async function ingest(jobName: string, parameters: { range?: string; symb
     const env = await ctx.runEnv()
     const params: Record<string, unknown> = {}
     if (parameters.range) params.range = parameters.range
-    if (parameters.symbols?.length) params.symbols = parameters.symbols.map((s) => s.toUpperCase())
+    // as typed: Polygon tickers are case-sensitive (KIMpL); the assets list settles the spelling
+    if (parameters.symbols?.length) params.symbols = parameters.symbols
     const outcome = await runJob(env, { job, force: options.force, parameters: params })
     reportOutcomes([outcome], env.invocationId)
   })
@@ -28,7 +29,7 @@ export async function show(symbol: string, options: { range: string; json?: bool
     const cache = await openCache(ctx.config, ctx.log)
     try {
       const deps = { cache, warehouse: () => ctx.connections.warehouse(), now: ctx.now(), log: ctx.log }
-      const name = symbol.toUpperCase()
+      const name = symbol.trim()
       const { source, bars } = await readPrices(name, options.range as ShowRange, deps)
       if (options.json) {
         print(JSON.stringify(bars))
