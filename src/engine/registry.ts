@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url'
 import type { z } from 'zod'
 import { EtlError } from '../errors.js'
 import { KINDS } from '../kinds/index.js'
-import { builtinJobsDir, packageRoot } from '../paths.js'
+import { builtinJobsDir, packageRoot, runningFromDist } from '../paths.js'
 import type { JobDefinition, RegisteredJob } from './job.js'
 import { fieldPath, JobCommonSchema } from './job-schema.js'
 
@@ -98,7 +98,8 @@ export async function loadRegistry(dirs: readonly string[]): Promise<JobRegistry
     ...files.map((file) => ({ file, load: () => importJob(file) })),
   ]
   const userFiles = files.some((f) => !f.startsWith(dirs[0]! + path.sep))
-  if ((userFiles || files.some((f) => /\.m?ts$/.test(f))) && !process.env.VITEST) {
+  // run from the TypeScript sources (vitest, tsx), the loader in place already reads .ts and resolves 'nightshift'
+  if ((userFiles || files.some((f) => /\.m?ts$/.test(f))) && runningFromDist) {
     const { registerJobLoader } = await import('./job-loader.js')
     registerJobLoader()
   }
