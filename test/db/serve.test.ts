@@ -152,7 +152,7 @@ describe('etl serve', () => {
       expect(await (await post({})).json()).toMatchObject({ target: '2026-11-23' })
       const open = await post({ date: '2026-12-01' })
       expect(open.status).toBe(400)
-      expect((await open.json()).error).toMatch(/week of 2026-11-30, which has not ended yet/)
+      expect(((await open.json()) as { error: string }).error).toMatch(/week of 2026-11-30, which has not ended yet/)
     } finally {
       server.child.kill('SIGTERM')
       await server.done
