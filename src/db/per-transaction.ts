@@ -17,6 +17,8 @@ export function pinToTransactions(client: pg.ClientBase, settings: readonly stri
   const original = client.query.bind(client) as (...args: unknown[]) => any
   // the server's own word on whether a transaction is open, from each ReadyForQuery
   let status = 'I'
+  // commits queued behind COPY streams that have not completed yet
+  let closing = 0
   ;(client as unknown as { connection: NodeJS.EventEmitter }).connection.on('readyForQuery', (msg: { status?: string }) => {
     status = msg.status ?? status
   })
@@ -25,7 +27,9 @@ export function pinToTransactions(client: pg.ClientBase, settings: readonly stri
     if (typeof values === 'function') [callback, values] = [values, undefined]
     const text = typeof config === 'string' ? config : (config as { text?: unknown } | null)?.text
     const cb = callback as ((err: Error | null, result?: unknown) => void) | undefined
-    if (typeof text !== 'string' || status !== 'I' || TX_END.test(text)) return settleOwn(original, config, values, cb, explain)
+    // a COPY's commit queued ahead of this statement ends that transaction before it runs
+    const idle = status === 'I' || closing > 0
+    if (typeof text !== 'string' || !idle || TX_END.test(text)) return settleOwn(original, config, values, cb, explain)
     if (TX_START.test(text)) {
       return settle(
         (original(config, values) as Promise<unknown>).then(async (result) => {
@@ -43,7 +47,10 @@ export function pinToTransactions(client: pg.ClientBase, settings: readonly stri
       const close = (how: string) => {
         if (closed) return
         closed = true
-        void begun.then(() => (original(how) as Promise<unknown>).catch(() => {}))
+        closing++
+        // queued now, behind the COPY, ahead of whatever the caller sends next
+        const ended = (original(how) as Promise<unknown>).catch(() => {})
+        void Promise.all([begun, ended]).then(() => closing--)
       }
       stream.once('end', () => close('commit'))
       stream.once('finish', () => close('commit'))

@@ -55,6 +55,19 @@ describe('the source connection', () => {
     expect(inTransaction.message).toMatch(/read-only transaction/)
   })
 
+  it('keeps refusing writes on a connection right after a COPY out of the source', async () => {
+    await withConnections({}, async (connections) => {
+      const source = await connections.source()
+      await source.withSession(async (session) => {
+        const stream = await session.copyOut('copy (select g from generate_series(1, 3) g) to stdout')
+        let text = ''
+        for await (const chunk of stream) text += chunk
+        expect(text).toBe('1\n2\n3\n')
+        await expect(session.exec('create table fx_not_here (i int)')).rejects.toThrow(/read-only transaction/)
+      })
+    })
+  })
+
   it.runIf(hasServer())('names itself nightshift-source in pg_stat_activity [server only]', async () => {
     await withConnections({}, async (connections) => {
       const source = await connections.source()
