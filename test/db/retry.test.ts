@@ -1,26 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/database.js'
 import { JobRegistry } from '../../src/engine/registry.js'
 import { failedPairs, retry } from '../../src/engine/retry.js'
 import { runJob } from '../../src/engine/runner.js'
 import { runSequence } from '../../src/engine/sequence.js'
 import { failedRuns } from '../../src/ops/check.js'
-import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
+import { useTestDatabases, type TestWarehouse } from '../helpers/db.js'
 import { createFixtureTable, customJob, ledgerRows, runEnvFor, writerJob } from '../helpers/run-env.js'
 
 let tw: TestWarehouse
 let db: Database
-
-beforeAll(async () => {
-  tw = await createTestWarehouse()
-  db = await tw.open()
-  await createFixtureTable(db)
-})
-
-afterAll(async () => {
-  await db?.close()
-  await tw?.drop()
-})
+useTestDatabases((t) => ({ tw, db } = t))
+beforeAll(() => createFixtureTable(db))
 
 let down = false
 beforeEach(async () => {
@@ -85,28 +76,5 @@ describe('etl retry', () => {
     await runJob(env(), { job: source(), date: '2025-01-15', force: true })
     const { outcomes } = await retry(env(), registry(), await failedPairs(env(), { runId: failed.invocationId }))
     expect(outcomes).toEqual([])
-  })
-})
-
-describe('etl retry as a subprocess', () => {
-  it('after a failed run --force, retry --failed runs the pairs forced, exits 0, and etl check is green', async () => {
-    const { etl } = await import('../helpers/cli.js')
-    const run = (args: string[], extra: Record<string, string> = {}) => etl(args, { ...tw.env, ...extra })
-    await db.close() // on PGlite the subprocesses need the data folder
-    try {
-      expect((await run(['run', '--date', '2025-03-10', '--jobs', 'fx_write,fx_after'])).code).toBe(0)
-      const forced = await run(['run', '--date', '2025-03-10', '--jobs', 'fx_write,fx_after', '--force'], { FX_FAIL: '1' })
-      expect(forced.code).toBe(1)
-      expect((await run(['check'])).code).toBe(1)
-      const retried = await run(['retry', '--failed', '--from', '2025-03-10', '--to', '2025-03-10'])
-      expect(retried.code, retried.stdout).toBe(0)
-      expect(retried.stdout).toMatch(/fx_write\s+2025-03-10\s+SUCCESS/)
-      expect(retried.stdout).toMatch(/fx_after\s+2025-03-10\s+SUCCESS/)
-      expect(retried.stdout).not.toMatch(/SKIPPED/)
-      const check = await run(['check'])
-      expect(check.code, check.stdout).toBe(0)
-    } finally {
-      db = await tw.open()
-    }
   })
 })
