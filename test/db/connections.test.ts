@@ -48,7 +48,8 @@ describe('the source connection', () => {
     const alone = await runOnSource({}, (source) => source.exec('create table fx_not_here (i int)'))
     expect(alone.status).toBe('FAILED')
     expect(alone.message).toMatch(/read-only transaction/)
-    const inTransaction = await runOnSource({}, (source) =>
+    // with a statement bound as well: both settings in each transaction
+    const inTransaction = await runOnSource({ ETL_SOURCE_STATEMENT_TIMEOUT: '60000' }, (source) =>
       source.db.transaction().execute(async (trx) => trx.executeQuery({ sql: 'create table fx_not_here (i int)', parameters: [], query: { kind: 'RawNode' } } as never)),
     )
     expect(inTransaction.status).toBe('FAILED')
