@@ -175,31 +175,25 @@ export interface FailedPair {
  * attempt is left out (a retry may be forced, and must not redo what is fine now).
  */
 export async function failedPairsOfRun(db: Db, runId: string): Promise<{ found: boolean; pairs: FailedPair[] }> {
-  const rows = await ledger(db)
-    .selectFrom('etl_job_runs')
-    .select(['job_name', 'target_date', 'status', 'parameters', 'started_at'])
-    .where((eb) => eb.or([eb('id', '=', runId), eb('invocation_id', '=', runId)]))
-    .orderBy('started_at')
-    .execute()
-  const pairs = new Map<string, FailedPair & { startedAt: Date }>()
-  for (const r of rows) {
-    if (r.status === 'FAILED' || r.status === 'PARTIAL') {
-      pairs.set(pairKey(r.job_name, r.target_date), { jobName: r.job_name, targetDate: r.target_date, parameters: r.parameters, startedAt: r.started_at })
-    }
-  }
-  const open: FailedPair[] = []
-  for (const { startedAt, ...pair } of pairs.values()) {
-    const since = await ledger(db)
-      .selectFrom('etl_job_runs')
-      .select('id')
-      .where(samePartition(pair.jobName, pair.targetDate))
-      .where('status', '=', 'SUCCESS')
-      .where('started_at', '>', startedAt)
-      .limit(1)
-      .executeTakeFirst()
-    if (!since) open.push(pair)
-  }
-  return { found: rows.length > 0, pairs: open }
+  const { rows } = await sql<{ job_name: string | null; target_date: string | null; parameters: Record<string, unknown> | null }>`
+    with mine as (
+      select * from etl_job_runs where id = ${runId}::uuid or invocation_id = ${runId}::uuid
+    ), latest as (
+      select distinct on (job_name, target_date) id, job_name, target_date, parameters, started_at
+      from mine where status in ('FAILED', 'PARTIAL')
+      order by job_name, target_date, started_at desc
+    )
+    select l.job_name, l.target_date, l.parameters from latest l
+    where not exists (
+      select 1 from etl_job_runs s
+      where s.job_name = l.job_name and s.target_date is not distinct from l.target_date
+        and s.status = 'SUCCESS' and s.started_at > l.started_at)
+    union all
+    -- one row without a job when the id exists at all, so "no such run" is told apart
+    select null, null, null where exists (select 1 from mine)
+    order by 2 nulls first, 1`.execute(db)
+  const pairs = rows.filter((r) => r.job_name !== null).map((r) => ({ jobName: r.job_name!, targetDate: r.target_date, parameters: r.parameters ?? {} }))
+  return { found: rows.length > 0, pairs }
 }
 
 /**

@@ -47,7 +47,6 @@ export async function runSequence(
   const emit = (outcome: RunOutcome) => {
     outcomes.push(outcome)
     options.onOutcome?.(outcome)
-    return outcome
   }
   for (const job of jobs) {
     const upstream = job.dependsOn.find((dep) => failed.has(dep))
