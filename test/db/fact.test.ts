@@ -178,6 +178,22 @@ describe('late-arriving rows reach the partitions depending on them', () => {
     expect(redo.parameters.reason).toMatch(/build_fact_sessions was rebuilt for 2025-01-14/)
   })
 
+  it('reach them in a later command too: the rollup’s own cron entry rebuilds the day its facts were rebuilt for', async () => {
+    await session('2025-01-14T10:00:00Z')
+    await runSequence(env('2025-01-15T02:00:00Z'), pipeline(), '2025-01-14')
+    await session('2025-01-14T22:00:00Z', '2025-01-15T06:00:00Z')
+    const [facts, rollup] = pipeline()
+    // 02:00: the facts' entry rebuilds the 14th; 02:30: the rollup's entry runs alone
+    await runSequence(env('2025-01-16T02:00:00Z'), [facts!], '2025-01-15')
+    const later = await runSequence(env('2025-01-16T02:30:00Z'), [rollup!], '2025-01-15')
+    expect(later.map((o) => `${o.target}:${o.status}`)).toEqual(['2025-01-14:SUCCESS', '2025-01-15:SUCCESS'])
+    expect(await rollupSessions('2025-01-14')).toBe(2)
+    expect((await ledgerRows(db, 'aggregate_daily_metrics')).at(-2)!.parameters.reason).toBe('build_fact_sessions was rebuilt for a day of 2025-01-14 after its last build')
+    // and only once: the next day leaves the 14th alone
+    const next = await runSequence(env('2025-01-17T02:30:00Z'), [rollup!], '2025-01-16')
+    expect(next.map((o) => o.target)).toEqual(['2025-01-16'])
+  })
+
   it('--dry-run lists each rebuild with its reason and records nothing', async () => {
     await session('2025-01-14T10:00:00Z')
     await runSequence(env('2025-01-15T02:00:00Z'), pipeline(), '2025-01-14')
