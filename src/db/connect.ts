@@ -22,11 +22,6 @@ export class Connections {
     this.#log = log
   }
 
-  get warehouseSearchPath(): string {
-    const schema = this.#config.warehouseSchema
-    return schema === 'public' ? 'public' : `"${schema}", public`
-  }
-
   /**
    * The warehouse, migrated. Embedded: pending migrations apply by themselves. On a server they
    * are the operator's call: PENDING_MIGRATIONS (exit 3) unless `migrate` is false.
@@ -34,6 +29,7 @@ export class Connections {
   warehouse(options: { migrate?: boolean } = {}): Promise<Database> {
     return this.#open('warehouse', async () => {
       const db = await this.#openRole('warehouse', this.#config.warehouseUrl)
+      this.#opened.push(db)
       if (options.migrate === false) return db
       if (db.kind === 'pglite') {
         const applied = await migrateUp(db, this.#config.warehouseSchema)
@@ -45,9 +41,31 @@ export class Connections {
     })
   }
 
-  /** The OLTP source, read-only by convention. */
+  /**
+   * The OLTP source, read-only: every transaction on it is `transaction_read_only`, so a job
+   * cannot write there by mistake (a hot standby works as well), bounded by
+   * ETL_SOURCE_STATEMENT_TIMEOUT when set.
+   */
   source(): Promise<Database> {
-    return this.#open('oltp', () => this.#openRole('oltp', this.#config.oltpUrl))
+    return this.#open('oltp', async () => {
+      const db = await this.#openRole('oltp', this.#config.oltpUrl)
+      this.#opened.push(db)
+      return db
+    })
+  }
+
+  /**
+   * The source opened for writing, for `etl demo` to fill, and closed again before anything
+   * reads it: an embedded database must not be open twice.
+   */
+  async withWritableSource<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+    if (this.#pending.has('oltp')) throw new Error('the source is already open read-only in this process')
+    const db = await this.#openRole('oltp', this.#config.oltpUrl, { writable: true })
+    try {
+      return await fn(db)
+    } finally {
+      await db.close()
+    }
   }
 
   #open(key: string, opener: () => Promise<Database>): Promise<Database> {
@@ -59,13 +77,16 @@ export class Connections {
     return pending
   }
 
-  async #openRole(role: 'oltp' | 'warehouse', url: string | undefined): Promise<Database> {
-    const searchPath = role === 'warehouse' ? this.warehouseSearchPath : undefined
+  async #openRole(role: 'oltp' | 'warehouse', url: string | undefined, options: { writable?: boolean } = {}): Promise<Database> {
     if (url) {
       const { openPostgres } = await import('./postgres.js')
-      const db = await openPostgres({ url, role, searchPath })
-      this.#opened.push(db)
-      return db
+      return openPostgres({
+        url,
+        role,
+        settings: settingsOf(role, this.#config, 'transaction', options),
+        applicationName: role === 'oltp' ? 'nightshift-source' : 'nightshift',
+        explain: role === 'oltp' ? explainTimeout(this.#config.sourceStatementTimeoutMs) : undefined,
+      })
     }
     this.#dirLock ??= lockDataDir(this.#config.dataDir, this.#config.lockTimeoutMs).then((lock) => {
       this.#opened.push({ close: () => lock.release() })
@@ -73,9 +94,7 @@ export class Connections {
     })
     await this.#dirLock
     const { openPglite } = await import('./pglite.js')
-    const db = await openPglite({ dataDir: path.join(this.#config.dataDir, role), role, searchPath })
-    this.#opened.push(db)
-    return db
+    return openPglite({ dataDir: path.join(this.#config.dataDir, role), role, settings: settingsOf(role, this.#config, 'session', options) })
   }
 
   async close(): Promise<void> {
@@ -85,6 +104,32 @@ export class Connections {
       } catch (error) {
         this.#log.warn({ err: error }, 'error while closing a connection')
       }
+    }
+  }
+}
+
+/**
+ * What a role's connections need set: the warehouse schema first on the warehouse's
+ * search_path; read-only and the statement bound on the source. On a server they are `set
+ * local` in each transaction (poolers); the embedded database has one session of its own.
+ */
+export function settingsOf(role: 'oltp' | 'warehouse', config: Config, scope: 'transaction' | 'session', options: { writable?: boolean } = {}): string[] {
+  const set = scope === 'transaction' ? 'set local' : 'set'
+  if (role === 'warehouse') return config.warehouseSchema === 'public' ? [] : [`${set} search_path to "${config.warehouseSchema}", public`]
+  if (options.writable) return []
+  return [
+    scope === 'transaction' ? 'set local transaction_read_only = on' : 'set default_transaction_read_only = on',
+    ...(config.sourceStatementTimeoutMs ? [`${set} statement_timeout = ${config.sourceStatementTimeoutMs}`] : []),
+  ]
+}
+
+/** A source statement cancelled by its bound says which setting cancelled it. */
+function explainTimeout(ms: number | undefined): ((error: unknown) => void) | undefined {
+  if (!ms) return undefined
+  return (error) => {
+    const e = error as { code?: unknown; message?: unknown }
+    if (e?.code === '57014' && typeof e.message === 'string' && /statement timeout/.test(e.message) && !e.message.includes('ETL_SOURCE_STATEMENT_TIMEOUT')) {
+      e.message = `source statement cancelled after ETL_SOURCE_STATEMENT_TIMEOUT=${ms} ms (${e.message})`
     }
   }
 }

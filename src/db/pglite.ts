@@ -8,7 +8,8 @@ export interface PgliteOptions {
   /** Folder of the database files; undefined keeps it in memory (tests). */
   dataDir?: string
   role: Database['role']
-  searchPath?: string
+  /** Settings for its one session (`set …`): there is no pooler in front of an embedded database. */
+  settings?: readonly string[]
 }
 
 const STDIN = /\bfrom\s+stdin\b/i
@@ -25,7 +26,7 @@ export async function openPglite(options: PgliteOptions): Promise<Database> {
     dataDir: options.dataDir,
     parsers: { [TYPE_OIDS.int8]: parseInt8, [TYPE_OIDS.date]: identity },
   })
-  if (options.searchPath) await pglite.exec(`set search_path to ${options.searchPath}`)
+  if (options.settings?.length) await pglite.exec(options.settings.join('; '))
   const db = new Kysely<any>({ dialect: new PGliteSessionDialect(pglite) })
 
   const session: Session = {

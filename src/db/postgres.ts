@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { EtlError } from '../errors.js'
 import { redact } from '../redact.js'
+import { pinToTransactions } from './per-transaction.js'
 import { identity, parseInt8, TYPE_OIDS, type Database, type Session } from './database.js'
 
 const types = {
@@ -28,8 +29,15 @@ export function labelOf(url: string): string {
 export interface PostgresOptions {
   url: string
   role: Database['role']
-  /** search_path for every connection: the warehouse schema first. */
-  searchPath?: string
+  /**
+   * `set local …` statements every transaction starts with (search_path, read-only, timeouts):
+   * per transaction, so they hold through a transaction-pooling proxy. See per-transaction.ts.
+   */
+  settings?: readonly string[]
+  /** Rewrites a statement's error in place, to say why (a source statement over its time bound). */
+  explain?: (error: unknown) => void
+  /** Shown in pg_stat_activity; a startup parameter PgBouncer passes on. */
+  applicationName?: string
   max?: number
 }
 
@@ -42,10 +50,10 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     connectionString: options.url,
     max: options.max ?? 10,
     connectionTimeoutMillis: 10_000,
-    application_name: 'nightshift',
-    options: options.searchPath ? `-c search_path=${options.searchPath}` : undefined,
+    application_name: options.applicationName ?? 'nightshift',
     types,
   })
+  pool.on('connect', (client) => pinToTransactions(client, options.settings ?? [], options.explain))
   // an idle client losing its server must not crash the process; the next query reports it
   pool.on('error', () => {})
   try {

@@ -161,6 +161,37 @@ export async function successfulPairs(db: Db, jobNames: string[], from: IsoDate,
   return new Set(rows.map((r) => pairKey(r.job_name, r.target_date)))
 }
 
+/**
+ * Partitions of a job, started in `[from, before)`, built before one of its dependencies was
+ * built again for a day of the same period: they hold numbers their inputs no longer have. Each
+ * with the dependency rebuilt last. Partitions never built are missing, not stale: not listed.
+ */
+export async function rebuiltUpstream(
+  db: Db,
+  job: { name: string; partition: 'day' | 'week' | 'month' },
+  dependsOn: readonly string[],
+  from: IsoDate,
+  before: IsoDate,
+): Promise<Array<{ target: IsoDate; upstream: string }>> {
+  if (dependsOn.length === 0) return []
+  const samePeriod = {
+    day: sql`u.target_date = j.target_date`,
+    week: sql`u.target_date >= j.target_date and u.target_date < j.target_date + 7`,
+    month: sql`u.target_date >= j.target_date and u.target_date < (j.target_date + interval '1 month')::date`,
+  }[job.partition]
+  const { rows } = await sql<{ target: IsoDate; upstream: string }>`
+    select j.target_date::text as target, (array_agg(u.job_name order by u.started_at desc))[1] as upstream
+    from (
+      select target_date, max(started_at) as built from etl_job_runs
+      where job_name = ${job.name} and status = 'SUCCESS' and target_date >= ${from}::date and target_date < ${before}::date
+      group by target_date
+    ) j
+    join etl_job_runs u on u.job_name in (${sql.join([...dependsOn])}) and u.status = 'SUCCESS' and ${samePeriod} and u.started_at > j.built
+    group by j.target_date
+    order by j.target_date`.execute(db)
+  return rows
+}
+
 export const pairKey = (jobName: string, target: string | null) => `${jobName}@${target ?? ''}`
 
 export interface FailedPair {
@@ -175,31 +206,25 @@ export interface FailedPair {
  * attempt is left out (a retry may be forced, and must not redo what is fine now).
  */
 export async function failedPairsOfRun(db: Db, runId: string): Promise<{ found: boolean; pairs: FailedPair[] }> {
-  const rows = await ledger(db)
-    .selectFrom('etl_job_runs')
-    .select(['job_name', 'target_date', 'status', 'parameters', 'started_at'])
-    .where((eb) => eb.or([eb('id', '=', runId), eb('invocation_id', '=', runId)]))
-    .orderBy('started_at')
-    .execute()
-  const pairs = new Map<string, FailedPair & { startedAt: Date }>()
-  for (const r of rows) {
-    if (r.status === 'FAILED' || r.status === 'PARTIAL') {
-      pairs.set(pairKey(r.job_name, r.target_date), { jobName: r.job_name, targetDate: r.target_date, parameters: r.parameters, startedAt: r.started_at })
-    }
-  }
-  const open: FailedPair[] = []
-  for (const { startedAt, ...pair } of pairs.values()) {
-    const since = await ledger(db)
-      .selectFrom('etl_job_runs')
-      .select('id')
-      .where(samePartition(pair.jobName, pair.targetDate))
-      .where('status', '=', 'SUCCESS')
-      .where('started_at', '>', startedAt)
-      .limit(1)
-      .executeTakeFirst()
-    if (!since) open.push(pair)
-  }
-  return { found: rows.length > 0, pairs: open }
+  const { rows } = await sql<{ job_name: string | null; target_date: string | null; parameters: Record<string, unknown> | null }>`
+    with mine as (
+      select * from etl_job_runs where id = ${runId}::uuid or invocation_id = ${runId}::uuid
+    ), latest as (
+      select distinct on (job_name, target_date) id, job_name, target_date, parameters, started_at
+      from mine where status in ('FAILED', 'PARTIAL')
+      order by job_name, target_date, started_at desc
+    )
+    select l.job_name, l.target_date, l.parameters from latest l
+    where not exists (
+      select 1 from etl_job_runs s
+      where s.job_name = l.job_name and s.target_date is not distinct from l.target_date
+        and s.status = 'SUCCESS' and s.started_at > l.started_at)
+    union all
+    -- one row without a job when the id exists at all, so "no such run" is told apart
+    select null, null, null where exists (select 1 from mine)
+    order by 2 nulls first, 1`.execute(db)
+  const pairs = rows.filter((r) => r.job_name !== null).map((r) => ({ jobName: r.job_name!, targetDate: r.target_date, parameters: r.parameters ?? {} }))
+  return { found: rows.length > 0, pairs }
 }
 
 /**

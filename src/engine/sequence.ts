@@ -1,6 +1,7 @@
 import { KINDS } from '../kinds/index.js'
-import type { IsoDate } from '../time/calendar.js'
+import { addDays, periodStart, type IsoDate } from '../time/calendar.js'
 import type { RegisteredJob } from './job.js'
+import { rebuiltUpstream } from './ledger.js'
 import { recordBlocked, runJob, targetOf, type RunEnv, type RunOutcome } from './runner.js'
 
 export interface SequenceOptions {
@@ -21,6 +22,8 @@ export interface SequenceOptions {
 type DaysOf = Map<string, Map<IsoDate, string>>
 
 const LATE_ROWS = 'late-arriving rows since its last build'
+/** How far back a job's partitions are checked against their dependencies' later rebuilds. */
+const STALE_WINDOW_DAYS = 7
 
 /**
  * Runs jobs one after another in the given (dependency) order for one date. A job whose
@@ -47,7 +50,6 @@ export async function runSequence(
   const emit = (outcome: RunOutcome) => {
     outcomes.push(outcome)
     options.onOutcome?.(outcome)
-    return outcome
   }
   for (const job of jobs) {
     const upstream = job.dependsOn.find((dep) => failed.has(dep))
@@ -102,6 +104,14 @@ async function staleDays(
     for (const day of rebuildFailed.get(dep)?.keys() ?? []) redo.set(day, { day, reason: `${dep} could not be rebuilt for ${day}`, blockedBy: dep })
     for (const day of rebuilt.get(dep)?.keys() ?? []) {
       if (!redo.has(day)) redo.set(day, { day, reason: `${dep} was rebuilt for ${day} (${rebuilt.get(dep)!.get(day)})` })
+    }
+  }
+  // rebuilt by an earlier command (the facts' cron entry runs before the rollup's): the ledger knows
+  const partition = job.partition as 'day' | 'week' | 'month'
+  const from = periodStart(addDays(date, -STALE_WINDOW_DAYS), partition)
+  for (const { target, upstream } of await rebuiltUpstream(env.warehouse.db, { name: job.name, partition }, job.dependsOn, from, targetOf(job, date)!)) {
+    if (![...redo.keys()].some((day) => targetOf(job, day) === target)) {
+      redo.set(target, { day: target, reason: `${upstream} was rebuilt for a day of ${target} after its last build` })
     }
   }
   // one run per partition of this job: a weekly job rebuilt once for several of its days

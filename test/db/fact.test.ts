@@ -9,7 +9,7 @@ import { runJob } from '../../src/engine/runner.js'
 import { runSequence } from '../../src/engine/sequence.js'
 import { builtinJobsDir } from '../../src/paths.js'
 import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
-import { runEnvFor } from '../helpers/run-env.js'
+import { ledgerRows, runEnvFor } from '../helpers/run-env.js'
 
 let tw: TestWarehouse
 let db: Database
@@ -140,5 +140,100 @@ describe('fact builds', () => {
     await session('2025-11-03T05:30:00Z') // 00:30 EST, Nov 3
     await runJob(env('2025-11-04T07:00:00Z', 'America/New_York'), { job: factSessions(), date: '2025-11-02' })
     expect((await factRows(20251102)).length).toBe(2)
+  })
+})
+
+async function rollupSessions(day: string): Promise<number | undefined> {
+  const { rows } = await sql<{ n: number }>`select sum(sessions)::int as n from daily_metrics where metric_date = ${day}::date`.execute(db.db)
+  return rows[0]?.n ?? undefined
+}
+
+const pipeline = () => [registry.get('build_fact_sessions'), registry.get('aggregate_daily_metrics')]
+
+describe('late-arriving rows reach the partitions depending on them', () => {
+  beforeEach(async () => {
+    await db.exec('truncate daily_metrics')
+    await syncDimensions('2025-01-14T00:30:00Z')
+  })
+
+  it('rebuild the day’s facts and then every partition of that day depending on them, in one command', async () => {
+    await session('2025-01-14T10:00:00Z')
+    await runSequence(env('2025-01-15T02:00:00Z'), pipeline(), '2025-01-14')
+    expect(await rollupSessions('2025-01-14')).toBe(1)
+    // recorded the next morning, after the 14th was built
+    await session('2025-01-14T22:00:00Z', '2025-01-15T06:00:00Z')
+    await session('2025-01-15T10:00:00Z')
+
+    const outcomes = await runSequence(env('2025-01-16T02:00:00Z'), pipeline(), '2025-01-15')
+    expect(outcomes.map((o) => `${o.job}@${o.target}:${o.status}`)).toEqual([
+      'build_fact_sessions@2025-01-14:SUCCESS',
+      'build_fact_sessions@2025-01-15:SUCCESS',
+      'aggregate_daily_metrics@2025-01-14:SUCCESS',
+      'aggregate_daily_metrics@2025-01-15:SUCCESS',
+    ])
+    // the facts and the rollup of the 14th agree again
+    expect(await rollupSessions('2025-01-14')).toBe(2)
+    const redo = (await ledgerRows(db, 'aggregate_daily_metrics')).at(-2)!
+    expect(redo.target_date).toBe('2025-01-14')
+    expect(redo.parameters.reason).toMatch(/build_fact_sessions was rebuilt for 2025-01-14/)
+  })
+
+  it('reach them in a later command too: the rollup’s own cron entry rebuilds the day its facts were rebuilt for', async () => {
+    await session('2025-01-14T10:00:00Z')
+    await runSequence(env('2025-01-15T02:00:00Z'), pipeline(), '2025-01-14')
+    await session('2025-01-14T22:00:00Z', '2025-01-15T06:00:00Z')
+    const [facts, rollup] = pipeline()
+    // 02:00: the facts' entry rebuilds the 14th; 02:30: the rollup's entry runs alone
+    await runSequence(env('2025-01-16T02:00:00Z'), [facts!], '2025-01-15')
+    const later = await runSequence(env('2025-01-16T02:30:00Z'), [rollup!], '2025-01-15')
+    expect(later.map((o) => `${o.target}:${o.status}`)).toEqual(['2025-01-14:SUCCESS', '2025-01-15:SUCCESS'])
+    expect(await rollupSessions('2025-01-14')).toBe(2)
+    expect((await ledgerRows(db, 'aggregate_daily_metrics')).at(-2)!.parameters.reason).toBe('build_fact_sessions was rebuilt for a day of 2025-01-14 after its last build')
+    // and only once: the next day leaves the 14th alone
+    const next = await runSequence(env('2025-01-17T02:30:00Z'), [rollup!], '2025-01-16')
+    expect(next.map((o) => o.target)).toEqual(['2025-01-16'])
+  })
+
+  it('--dry-run lists each rebuild with its reason and records nothing', async () => {
+    await session('2025-01-14T10:00:00Z')
+    await runSequence(env('2025-01-15T02:00:00Z'), pipeline(), '2025-01-14')
+    await session('2025-01-14T22:00:00Z', '2025-01-15T06:00:00Z')
+    const before = (await ledgerRows(db)).length
+
+    const outcomes = await runSequence(env('2025-01-16T02:00:00Z'), pipeline(), '2025-01-15', { dryRun: true })
+    expect(outcomes.map((o) => `${o.job}@${o.target}:${o.status}:${o.message}`)).toEqual([
+      'build_fact_sessions@2025-01-14:WOULD_RUN:rebuild: late-arriving rows since its last build',
+      'build_fact_sessions@2025-01-15:WOULD_RUN:not done yet',
+      'aggregate_daily_metrics@2025-01-14:WOULD_RUN:rebuild: build_fact_sessions was rebuilt for 2025-01-14 (late-arriving rows since its last build)',
+      'aggregate_daily_metrics@2025-01-15:WOULD_RUN:not done yet',
+    ])
+    expect((await ledgerRows(db)).length).toBe(before)
+    expect(await rollupSessions('2025-01-14')).toBe(1)
+  })
+
+  it('a dependent of a rebuild that failed is recorded FAILED for that day, so retry redoes it', async () => {
+    await session('2025-01-14T10:00:00Z')
+    await runSequence(env('2025-01-15T02:00:00Z'), pipeline(), '2025-01-14')
+    await session('2025-01-14T22:00:00Z', '2025-01-15T06:00:00Z')
+    // the facts' rebuild of the 14th fails: its partition cannot be written
+    await db.exec(`alter table fact_sessions add constraint fx_no_late check (session_id < ${nextSession - 1}) not valid`)
+    try {
+      const outcomes = await runSequence(env('2025-01-16T02:00:00Z'), pipeline(), '2025-01-15')
+      const byPair = Object.fromEntries(outcomes.map((o) => [`${o.job}@${o.target}`, o.status]))
+      expect(byPair['build_fact_sessions@2025-01-14']).toBe('FAILED')
+      expect(byPair['aggregate_daily_metrics@2025-01-14']).toBe('FAILED')
+      const blocked = (await ledgerRows(db, 'aggregate_daily_metrics')).find((r) => r.target_date === '2025-01-14' && r.status === 'FAILED')!
+      expect(blocked.error_message).toBe('not run: upstream job build_fact_sessions failed')
+      expect(blocked.parameters.force).toBe(true)
+    } finally {
+      await db.exec('alter table fact_sessions drop constraint fx_no_late')
+    }
+  })
+
+  it('leaves the rollup alone when nothing arrived late', async () => {
+    await session('2025-01-14T10:00:00Z')
+    await runSequence(env('2025-01-15T02:00:00Z'), pipeline(), '2025-01-14')
+    const outcomes = await runSequence(env('2025-01-16T02:00:00Z'), pipeline(), '2025-01-15')
+    expect(outcomes.map((o) => o.target)).toEqual(['2025-01-15', '2025-01-15'])
   })
 })

@@ -1,26 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/database.js'
 import { JobRegistry } from '../../src/engine/registry.js'
 import { failedPairs, retry } from '../../src/engine/retry.js'
 import { runJob } from '../../src/engine/runner.js'
 import { runSequence } from '../../src/engine/sequence.js'
 import { failedRuns } from '../../src/ops/check.js'
-import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
+import { useTestDatabases, type TestWarehouse } from '../helpers/db.js'
 import { createFixtureTable, customJob, ledgerRows, runEnvFor, writerJob } from '../helpers/run-env.js'
 
 let tw: TestWarehouse
 let db: Database
-
-beforeAll(async () => {
-  tw = await createTestWarehouse()
-  db = await tw.open()
-  await createFixtureTable(db)
-})
-
-afterAll(async () => {
-  await db?.close()
-  await tw?.drop()
-})
+useTestDatabases((t) => ({ tw, db } = t))
+beforeAll(() => createFixtureTable(db))
 
 let down = false
 beforeEach(async () => {

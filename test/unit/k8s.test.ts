@@ -146,8 +146,8 @@ describe('backfill --shard', () => {
 
   it('plans only its shard’s pairs; jobs without partition only in shard 0; a week in the shard of its last day', async () => {
     const jobs = orderByDependencies([job('dims', { partition: 'none' }), job('daily'), job('weekly', { partition: 'week', dependsOn: ['daily'] })])
-    // --force plans without reading the ledger; the range ended long before this clock
-    const env = { warehouse: undefined, now: () => new Date('2026-01-01T00:00:00Z'), config: { timezone: 'UTC' } } as unknown as RunEnv
+    // --force plans without reading the ledger; by April every week of March has ended
+    const env = { warehouse: undefined, now: () => new Date('2025-04-01T00:00:00Z'), config: { timezone: 'UTC' } } as unknown as RunEnv
     const plan = (index: number) => planBackfill(env, { from: '2025-03-01', to: '2025-03-10', jobs, force: true, shard: { index, count: 2 } })
     const [first, second] = [await plan(0), await plan(1)]
     expect(first.once.map((j) => j.name)).toEqual(['dims'])

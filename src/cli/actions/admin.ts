@@ -42,9 +42,10 @@ export async function demo(options: { scale: string; seed: number; days: number 
   }
   await withContext(command, async (ctx) => {
     const to = defaultDate(ctx, undefined)
-    const source = await ctx.connections.source()
     const started = Date.now()
-    const filled = await fillDemo(source, { scale: options.scale as DemoScale, seed: options.seed, today: to, timezone: ctx.config.timezone })
+    const filled = await ctx.connections.withWritableSource((source) =>
+      fillDemo(source, { scale: options.scale as DemoScale, seed: options.seed, today: to, timezone: ctx.config.timezone }),
+    )
     print(demoDataLine(filled, Date.now() - started))
     const warehouse = await ctx.connections.warehouse({ migrate: false })
     const applied = await migrateUp(warehouse, ctx.config.warehouseSchema)

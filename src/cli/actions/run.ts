@@ -3,7 +3,6 @@ import { backfill } from '../../engine/backfill.js'
 import { assertEnded, lastEndedDay } from '../../engine/ended.js'
 import type { RegisteredJob } from '../../engine/job.js'
 import { failedPairs, retry } from '../../engine/retry.js'
-import { runJob } from '../../engine/runner.js'
 import { runSequence } from '../../engine/sequence.js'
 import { EtlError } from '../../errors.js'
 import { dateRange, type IsoDate } from '../../time/calendar.js'
@@ -47,8 +46,9 @@ export async function runOneJob(options: RunOptions & { job: string }, command: 
     const date = options.date ?? lastEndedDay(job.partition, ctx.now(), ctx.config.timezone)
     if (job.partition !== 'none') assertEnded([job], date, ctx.now(), ctx.config.timezone)
     const env = await ctx.runEnv()
-    const outcome = await runJob(env, { job, date, force: options.force, dryRun: options.dryRun })
-    reportOutcomes([outcome], env.invocationId, { dryRun: options.dryRun })
+    // a sequence of one: its partitions that late rows or a rebuilt dependency made stale go first
+    const outcomes = await runSequence(env, [job], date, { force: options.force, dryRun: options.dryRun })
+    reportOutcomes(outcomes, env.invocationId, { dryRun: options.dryRun })
   })
 }
 
