@@ -28,9 +28,12 @@ export async function runSequence(
   const failed = new Set<string>()
   const outcomes: RunOutcome[] = []
   for (const job of jobs) {
+    // interrupted (SIGINT/SIGTERM): nothing new starts; what is left is for the resume command
+    if (env.interrupt?.aborted) break
     const upstream = job.dependsOn.find((dep) => failed.has(dep))
     if (!upstream && !options.dryRun && date && options.lookback !== false) {
       for (const day of (await KINDS[job.kind].staleDates?.(env, job, date)) ?? []) {
+        if (env.interrupt?.aborted) break
         const redo = await runJob(env, { job, date: day, force: true, parameters: { reason: `late-arriving rows since its last build` } })
         outcomes.push(redo)
         options.onOutcome?.(redo)
