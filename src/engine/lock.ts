@@ -38,9 +38,16 @@ export async function lockIdOf(db: Db, jobName: string, target: IsoDate | null):
   throw new Error(`could not create the lock row of ${jobName}@${key}`)
 }
 
-/** Inside the run's transaction: true when this transaction now holds the pair. */
+/**
+ * Inside the run's transaction: true when this transaction now holds the pair. It also has the
+ * server check every 2 s, during a statement, that the client is still there (PostgreSQL 14+):
+ * a process killed in the middle of a long statement would otherwise leave its backend running
+ * that statement to its end, lock held.
+ */
 export async function tryLockInTransaction(trx: Db, lockId: number): Promise<boolean> {
-  const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, ${lockId}::int) as locked`.execute(trx)
+  const { rows } = await sql<{ locked: boolean }>`
+    select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, ${lockId}::int) as locked,
+      (select set_config('client_connection_check_interval', '2000', true) where current_setting('server_version_num')::int >= 140000) as checked`.execute(trx)
   return rows[0]!.locked
 }
 
