@@ -152,7 +152,10 @@ async function cancelOn(client: pg.PoolClient): Promise<void> {
   await new Promise<void>((resolve) => {
     const socket = host.startsWith('/') ? connect(`${host}/.s.PGSQL.${port}`) : connect(port, host)
     socket.setTimeout(5000, () => socket.destroy())
-    socket.once('connect', () => socket.end(request))
+    // written, then left for the other side to close, as libpq does: PgBouncer 1.18 dies
+    // (`bad client state`) when the client hangs up before it has forwarded the cancel
+    socket.once('connect', () => socket.write(request))
+    socket.once('end', () => socket.destroy())
     socket.once('error', () => resolve())
     socket.once('close', () => resolve())
   })

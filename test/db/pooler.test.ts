@@ -104,6 +104,21 @@ describe.skipIf(needs)('behind PgBouncer in transaction mode (needs a PostgreSQL
     })
   })
 
+  it('SIGTERM during a long statement: the cancel reaches the server connection through PgBouncer, the run rolls back, FAILED, exit 143', async () => {
+    const run = startEtl(['run-job', '--job', 'fx_slow', '--date', '2025-04-20'], { ...env, FX_SLOW_S: '60' })
+    await new Promise<void>((resolve) => run.child.stderr!.on('data', (d) => String(d).includes('fx_slow: sleeping') && resolve()))
+    const sentAt = Date.now()
+    run.child.kill('SIGTERM')
+    const result = await run.done
+    expect(result.code, result.stderr).toBe(143)
+    expect(Date.now() - sentAt).toBeLessThan(15_000) // pg_sleep(60) was cancelled, not waited for
+    await withWarehouse(async (db) => {
+      const rows = (await ledgerRows(db, 'fx_slow')).filter((r) => r.target_date === '2025-04-20')
+      expect(rows.map((r) => [r.status, r.error_message])).toEqual([['FAILED', 'interrupted (SIGTERM)']])
+      expect(await advisoryLocks(db)).toBe(0)
+    })
+  })
+
   it('two pairs whose old 32-bit keys collide (hashtext) are locked apart: both run at once', async () => {
     // hashtext('fx_c488|') = hashtext('fx_c126442|'): with the old key the second SKIPPED silently
     const db = await openPostgres({ url: env.WAREHOUSE_DATABASE_URL!, role: 'test' })
