@@ -22,13 +22,18 @@ type Db = Kysely<any>
 
 const targetKey = (target: IsoDate | null) => target ?? ''
 
-/** The pair's lock number, its row created on first use (autocommit, before the run's transaction). */
-export async function lockIdOf(db: Db, jobName: string, target: IsoDate | null): Promise<number> {
+/**
+ * The pair's lock number, its row created on first use (autocommit, before the run's
+ * transaction). With `create: false` (a dry run writes nothing) undefined when it has none yet:
+ * then nobody can hold it.
+ */
+export async function lockIdOf(db: Db, jobName: string, target: IsoDate | null, options: { create?: boolean } = {}): Promise<number | undefined> {
   const key = targetKey(target)
   const find = () => sql<{ id: number }>`select id from etl_run_locks where job_name = ${jobName} and target_key = ${key}`.execute(db)
   for (let attempt = 0; attempt < 3; attempt++) {
     const found = (await find()).rows[0]
     if (found) return found.id
+    if (options.create === false) return undefined
     // a concurrent first run may insert it between our select and insert: then select again
     const inserted = await sql<{ id: number }>`
       insert into etl_run_locks (job_name, target_key) values (${jobName}, ${key})

@@ -95,7 +95,7 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
   const base = { invocationId: env.invocationId, jobName: job.name, runDate: dateOf(started, env.config.timezone), targetDate: target, parameters }
   const exclusive = !env.warehouse.concurrent
   const ledgerDb = env.warehouse.db
-  const lockId = exclusive ? undefined : await lockIdOf(ledgerDb, job.name, target)
+  const lockId = exclusive ? undefined : await lockIdOf(ledgerDb, job.name, target, { create: !request.dryRun })
 
   const release = await claimTurn()
   return withReleased(release, () => env.warehouse.withSession(async (session) => {
