@@ -13,6 +13,12 @@ export interface Session {
   copyIn(copySql: string, data: Readable): Promise<number>
   /** `COPY … TO STDOUT` as a byte stream (PGlite: `TO '/dev/blob'`, which it cannot stream). */
   copyOut(copySql: string): Promise<Readable>
+  /**
+   * Asks the server to cancel the statement running on this connection, if any (PostgreSQL's
+   * cancel request, which PgBouncer forwards to the server connection it lent). PGlite runs a
+   * statement to its end: it has none.
+   */
+  cancel?(): Promise<void>
 }
 
 /**

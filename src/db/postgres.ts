@@ -139,7 +139,34 @@ function sessionOf(client: pg.PoolClient, db: Kysely<any>): Session {
     exec: (script) => execOn(client, script),
     copyIn: (copySql, data) => copyInOn(client, copySql, data),
     copyOut: (copySql) => copyOutOn(client, copySql),
+    cancel: () => cancelOn(client),
   }
+}
+
+/**
+ * The protocol's CancelRequest on a new socket, with the key the server (or the pooler) gave this
+ * connection. Not `pg_cancel_backend` through the pool: behind PgBouncer every server connection
+ * may be lent to runs waiting on the statement to cancel.
+ */
+async function cancelOn(client: pg.PoolClient): Promise<void> {
+  const { processID, secretKey, host, port } = client as unknown as { processID: number | null; secretKey: number | null; host: string; port: number }
+  if (processID === null || secretKey === null) return
+  const request = Buffer.alloc(16)
+  request.writeInt32BE(16, 0)
+  request.writeInt32BE(80877102, 4) // the CancelRequest code
+  request.writeInt32BE(processID, 8)
+  request.writeInt32BE(secretKey, 12)
+  const { connect } = await import('node:net')
+  await new Promise<void>((resolve) => {
+    const socket = host.startsWith('/') ? connect(`${host}/.s.PGSQL.${port}`) : connect(port, host)
+    socket.setTimeout(5000, () => socket.destroy())
+    // written, then left for the other side to close, as libpq does: PgBouncer 1.18 dies
+    // (`bad client state`) when the client hangs up before it has forwarded the cancel
+    socket.once('connect', () => socket.write(request))
+    socket.once('end', () => socket.destroy())
+    socket.once('error', () => resolve())
+    socket.once('close', () => resolve())
+  })
 }
 
 async function execOn(client: pg.ClientBase, script: string): Promise<void> {

@@ -2,7 +2,7 @@ import pLimit from 'p-limit'
 import { addDays, dateRange, periodStart, type IsoDate } from '../time/calendar.js'
 import { hasEnded } from './ended.js'
 import type { RegisteredJob } from './job.js'
-import { pairKey, successfulPairs } from './ledger.js'
+import { abandonGoneRuns, pairKey, successfulPairs } from './ledger.js'
 import type { RunEnv, RunOutcome } from './runner.js'
 import { runSequence } from './sequence.js'
 
@@ -115,6 +115,12 @@ function dependsOnAny(jobs: readonly RegisteredJob[], targets: Set<string>): Set
  * jobs run in dependency order; a failed day does not stop the others.
  */
 export async function backfill(env: RunEnv, options: BackfillOptions): Promise<BackfillSummary> {
+  // a RUNNING row whose process died is FAILED, also on a pair the plan leaves alone as SUCCESS
+  if (!options.dryRun) {
+    const names = options.jobs.map((j) => j.name)
+    const abandoned = await abandonGoneRuns(env.warehouse.db, names, addDays(options.from, -31), options.to, env.now())
+    if (abandoned) env.log.warn({ abandoned }, 'recorded FAILED the RUNNING rows of runs whose process died')
+  }
   const plan = await planBackfill(env, options)
   options.onPlan?.(plan)
   const outcomes: RunOutcome[] = []

@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely'
 import type { RunStatus, WarehouseSchema } from '../db/schema.js'
 import type { IsoDate } from '../time/calendar.js'
 import type { JobResult } from './job.js'
+import { runIsGone } from './lock.js'
 
 /**
  * `etl_job_runs`, one function per statement. Only the runner and the commands that read the
@@ -119,15 +120,28 @@ export async function findSuccess(db: Db, jobName: string, target: IsoDate | nul
 export async function abandonRunning(db: Db, jobName: string, target: IsoDate | null, now: Date): Promise<number> {
   const result = await ledger(db)
     .updateTable('etl_job_runs')
-    .set({
-      status: 'FAILED',
-      completed_at: now,
-      error_message: sql<string>`'abandoned: the process (' || coalesce(host, '?') || ' pid ' || coalesce(pid::text, '?') || ') ended without finishing; a later run took over'`,
-    })
+    .set({ status: 'FAILED', completed_at: now, error_message: ABANDONED })
     .where(samePartition(jobName, target))
     .where('status', '=', 'RUNNING')
     .executeTakeFirst()
   return Number(result.numUpdatedRows)
+}
+
+const ABANDONED = sql<string>`'abandoned: the process (' || coalesce(host, '?') || ' pid ' || coalesce(pid::text, '?') || ') ended without finishing; a later run took over'`
+
+/**
+ * RUNNING rows of these jobs in the range whose run is gone (nothing holds their lock) become
+ * FAILED, also on pairs that are SUCCESS from an earlier run, which a backfill leaves alone.
+ * Nobody can start such a pair in between: a run takes the lock before it writes RUNNING.
+ */
+export async function abandonGoneRuns(db: Db, jobNames: string[], from: IsoDate, to: IsoDate, now: Date): Promise<number> {
+  if (jobNames.length === 0) return 0
+  const result = await sql`
+    update etl_job_runs r set status = 'FAILED', completed_at = ${now}, error_message = ${ABANDONED}
+    where r.status = 'RUNNING' and r.job_name in (${sql.join(jobNames)})
+      and coalesce(r.target_date, r.run_date) between ${from}::date and ${to}::date
+      and ${runIsGone}`.execute(db)
+  return Number(result.numAffectedRows ?? 0)
 }
 
 export async function countAttempts(db: Db, jobName: string, target: IsoDate | null): Promise<number> {

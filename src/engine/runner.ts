@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
+import type { ControlledTransaction } from 'kysely'
 import type { RunStatus } from '../db/schema.js'
 import { EtlError, isEtlError } from '../errors.js'
 import { KINDS } from '../kinds/index.js'
@@ -9,7 +10,7 @@ import { redact } from '../redact.js'
 import { dateOf, periodBounds, periodStart, type IsoDate } from '../time/calendar.js'
 import type { JobContext, JobResult, RegisteredJob } from './job.js'
 import { abandonRunning, countAttempts, finishRun, findSuccess, insertRun } from './ledger.js'
-import { lockKey, tryLock, unlock } from './lock.js'
+import { claimTurn, lockIdOf, tryLockInTransaction } from './lock.js'
 
 /** What every run of one command shares. */
 export interface RunEnv {
@@ -22,6 +23,11 @@ export interface RunEnv {
   readonly invocationId: string
   /** The clock; tests fix it. */
   now(): Date
+  /**
+   * Aborted on SIGINT/SIGTERM (its reason is the signal's name): no new pair starts, the ones in
+   * flight roll back and are recorded FAILED `interrupted (SIGTERM)`.
+   */
+  readonly interrupt?: AbortSignal
 }
 
 export interface RunRequest {
@@ -59,12 +65,17 @@ export function targetOf(job: RegisteredJob, date: IsoDate | undefined): IsoDate
  * Runs one (job, partition) exactly once, whoever else is trying:
  * lock it → take over runs whose process died → skip if already SUCCESS (unless force) →
  * record RUNNING → do the work and write SUCCESS in one transaction, so a reader never sees half
- * a partition → on failure, roll back and record FAILED. Never throws for a job's own failure.
+ * a partition → on failure or interruption, roll back and record FAILED. Never throws for a
+ * job's own failure.
+ *
+ * On a server the lock lives in the work transaction (see lock.ts) and the ledger rows that must
+ * outlive it (RUNNING, the takeover) are written on another connection meanwhile. On PGlite (one
+ * session, and the process alone on its folder) the ledger is written before the transaction
+ * opens, since a write while it is open would wait for it.
  */
 export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutcome> {
   const { job } = request
   const target = targetOf(job, request.date)
-  const key = lockKey(job.name, target)
   const log = env.log.child({ job: job.name, partition: target ?? undefined })
   const started = env.now()
   // durations from a monotonic clock: `now` may be fixed by a test or jump with NTP
@@ -82,94 +93,154 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
   })
   const parameters = { date: request.date ?? null, force: Boolean(request.force), ...request.parameters }
   const base = { invocationId: env.invocationId, jobName: job.name, runDate: dateOf(started, env.config.timezone), targetDate: target, parameters }
+  const exclusive = !env.warehouse.concurrent
+  const ledgerDb = env.warehouse.db
+  const lockId = exclusive ? undefined : await lockIdOf(ledgerDb, job.name, target, { create: !request.dryRun })
 
-  return env.warehouse.withSession(async (session) => {
-    if (!(await tryLock(session, key))) {
-      const message = 'running elsewhere: another process holds this partition'
+  const release = await claimTurn()
+  return withReleased(release, () => env.warehouse.withSession(async (session) => {
+    let trx: ControlledTransaction<any> | undefined
+    const rollback = async () => {
+      const open = trx
+      trx = undefined
+      await open?.rollback().execute()
+    }
+    const skipped = async (message: string) => {
+      await rollback()
       if (request.dryRun) return outcome('WOULD_SKIP', { message })
+      // after the rollback: on the session's connection, which no longer holds a server one
       const runId = await insertRun(session.db, { ...base, status: 'SKIPPED', startedAt: started, completedAt: env.now(), durationMs: 0, errorMessage: message })
-      log.info(message)
+      log.info({ runId }, `skipped: ${message}`)
       return outcome('SKIPPED', { runId, message })
     }
+
+    let runId: string
     try {
+      if (lockId !== undefined) {
+        trx = await session.db.startTransaction().execute()
+        if (!(await tryLockInTransaction(trx, lockId))) {
+          release()
+          return await skipped('running elsewhere: another process holds this partition')
+        }
+      }
       // we hold the lock, so whoever left a RUNNING row here is gone
       if (!request.dryRun) {
-        const abandoned = await abandonRunning(session.db, job.name, target, env.now())
+        const abandoned = await abandonRunning(ledgerDb, job.name, target, env.now())
         if (abandoned) log.warn({ abandoned }, 'took over from a run whose process died')
       }
       if (target !== null && !request.force) {
-        const done = await findSuccess(session.db, job.name, target)
+        const done = await findSuccess(ledgerDb, job.name, target)
         if (done) {
-          const message = `already SUCCESS (ledger row ${done.id}); use --force to run it again`
-          if (request.dryRun) return outcome('WOULD_SKIP', { message })
-          const runId = await insertRun(session.db, { ...base, status: 'SKIPPED', startedAt: started, completedAt: env.now(), durationMs: 0, errorMessage: message })
-          log.info({ runId }, 'skipped: already SUCCESS')
-          return outcome('SKIPPED', { runId, message })
+          release()
+          return await skipped(`already SUCCESS (ledger row ${done.id}); use --force to run it again`)
         }
       }
-      if (request.dryRun) return outcome('WOULD_RUN', { message: request.force ? 'forced' : 'not done yet' })
-
-      const attempt = (await countAttempts(session.db, job.name, target)) + 1
-      const runId = await insertRun(session.db, { ...base, status: 'RUNNING', startedAt: started, attempt })
+      if (request.dryRun) {
+        await rollback()
+        return outcome('WOULD_RUN', { message: request.force ? 'forced' : 'not done yet' })
+      }
+      const attempt = (await countAttempts(ledgerDb, job.name, target)) + 1
+      runId = await insertRun(ledgerDb, { ...base, status: 'RUNNING', startedAt: started, attempt })
       log.info({ runId, attempt }, 'started')
-      try {
-        const result = await session.db.transaction().execute(async (trx) => {
-          const ctx: JobContext = {
-            job,
-            date: target === null ? null : (request.date ?? null),
-            target,
-            bounds: target === null ? null : periodBounds(target, job.partition as 'day' | 'week' | 'month', env.config.timezone),
-            db: trx,
-            session,
-            warehouse: env.warehouse,
-            source: env.source,
-            config: env.config,
-            log,
-            now: started,
-            force: Boolean(request.force),
-            runId,
-            parameters,
-          }
-          const result = (await KINDS[job.kind].execute(ctx)) ?? {}
-          const failed = result.failedUnits ?? []
-          const status: RunStatus = result.skipped ? 'SKIPPED' : failed.length > 0 ? 'PARTIAL' : 'SUCCESS'
-          const message = result.skipped
-            ? redact(result.skipped)
-            : failed.length ? redact(`failed: ${failed.map((u) => `${u.unit} (${u.error})`).join('; ')}`) : null
-          await finishRun(trx, runId, status, result, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
-          return { result, status, message }
-        })
-        log.info({ runId, status: result.status, rows: result.result.rowsProcessed ?? 0, ms: elapsed() }, 'finished')
-        // the cache follows the warehouse, never leads it: written or invalidated after the commit
-        const afterCommit = async () => {
-          await result.result.afterCommit?.()
-          if (env.config.redisUrl && result.status !== 'SKIPPED') await (await import('../cache/invalidate.js')).invalidateAfterRun(env.config, log, job, target)
-        }
-        await afterCommit().catch((error: unknown) => log.warn({ runId }, `after commit: ${redact(errorText(error))}`))
-        return outcome(result.status, { runId, result: result.result, message: result.message ?? undefined })
-      } catch (error) {
-        const message = redact(errorText(error))
-        // the environment (an unreachable source) fails every pair alike: record this one, then
-        // stop the command with exit 3 and the error's own line instead of a FAILED row per pair
-        const environment = isEtlError(error) && error.exitCode === 3
-        if (!environment) log.error({ runId, err: env.config.debug ? error : undefined }, `failed: ${message}`)
-        try {
-          await finishRun(session.db, runId, 'FAILED', {}, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
-        } catch (lost) {
-          // the warehouse went away mid-run: nothing was committed, and the RUNNING row left
-          // behind is taken over by the next run once the server is back
-          throw new EtlError(
-            'DB_UNREACHABLE',
-            `lost the warehouse connection while running ${job.name}${target ? ` for ${target}` : ''} (${message}); the partition is unchanged and the next run takes over`,
-            { cause: lost },
-          )
-        }
-        if (environment) throw error
-        return outcome('FAILED', { runId, message })
-      }
+      trx ??= await session.db.startTransaction().execute()
+    } catch (error) {
+      await rollback().catch(() => {})
+      throw error
     } finally {
-      await unlock(session, key).catch(() => {})
+      release()
     }
+
+    // an interruption cancels the statement in flight, so the rollback need not wait for it
+    let committing = false
+    const cancel = () => void (committing || session.cancel?.().catch(() => {}))
+    env.interrupt?.addEventListener('abort', cancel, { once: true })
+    try {
+      const work = trx
+      const ctx: JobContext = {
+        job,
+        date: target === null ? null : (request.date ?? null),
+        target,
+        bounds: target === null ? null : periodBounds(target, job.partition as 'day' | 'week' | 'month', env.config.timezone),
+        db: work,
+        session,
+        warehouse: env.warehouse,
+        source: env.source,
+        config: env.config,
+        log,
+        now: started,
+        force: Boolean(request.force),
+        runId,
+        parameters,
+      }
+      const jobResult = (await untilInterrupted(Promise.resolve(KINDS[job.kind].execute(ctx)), env.interrupt)) ?? {}
+      committing = true
+      const failed = jobResult.failedUnits ?? []
+      const status: RunStatus = jobResult.skipped ? 'SKIPPED' : failed.length > 0 ? 'PARTIAL' : 'SUCCESS'
+      const message = jobResult.skipped
+        ? redact(jobResult.skipped)
+        : failed.length ? redact(`failed: ${failed.map((u) => `${u.unit} (${u.error})`).join('; ')}`) : null
+      await finishRun(work, runId, status, jobResult, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
+      trx = undefined
+      await work.commit().execute()
+      const result = { result: jobResult, status, message }
+      log.info({ runId, status: result.status, rows: result.result.rowsProcessed ?? 0, ms: elapsed() }, 'finished')
+      // the cache follows the warehouse, never leads it: written or invalidated after the commit
+      const afterCommit = async () => {
+        await result.result.afterCommit?.()
+        if (env.config.redisUrl && result.status !== 'SKIPPED') await (await import('../cache/invalidate.js')).invalidateAfterRun(env.config, log, job, target)
+      }
+      await afterCommit().catch((error: unknown) => log.warn({ runId }, `after commit: ${redact(errorText(error))}`))
+      return outcome(result.status, { runId, result: result.result, message: result.message ?? undefined })
+    } catch (error) {
+      const signal = env.interrupt?.aborted ? String(env.interrupt.reason) : undefined
+      const message = signal ? `interrupted (${signal})` : redact(errorText(error))
+      // the environment (an unreachable source) fails every pair alike: record this one, then
+      // stop the command with exit 3 and the error's own line instead of a FAILED row per pair
+      const environment = !signal && isEtlError(error) && error.exitCode === 3
+      if (signal) log.warn({ runId }, `${message}: rolled back`)
+      else if (!environment) log.error({ runId, err: env.config.debug ? error : undefined }, `failed: ${message}`)
+      try {
+        await rollback()
+        // the rollback ended the server transaction: this connection can write the ledger again
+        await finishRun(session.db, runId, 'FAILED', {}, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
+      } catch (lost) {
+        // the warehouse went away mid-run: nothing was committed, and the RUNNING row left
+        // behind is taken over by the next run once the server is back
+        throw new EtlError(
+          'DB_UNREACHABLE',
+          `lost the warehouse connection while running ${job.name}${target ? ` for ${target}` : ''} (${message}); the partition is unchanged and the next run takes over`,
+          { cause: lost },
+        )
+      }
+      if (environment) throw error
+      return outcome('FAILED', { runId, message })
+    } finally {
+      env.interrupt?.removeEventListener('abort', cancel)
+    }
+  }))
+}
+
+async function withReleased<T>(release: () => void, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } finally {
+    release() // also when no connection could be had
+  }
+}
+
+/**
+ * The job's promise, or a rejection as soon as the command is interrupted: a job waiting in
+ * JavaScript (a sleep, an HTTP call) is not waited for. It may still touch its transaction,
+ * which by then is rolled back and refuses.
+ */
+function untilInterrupted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work
+  work.catch(() => {}) // once abandoned, its own failure is nobody's business
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(new Error(`interrupted (${String(signal.reason)})`))
+    if (signal.aborted) return stop()
+    signal.addEventListener('abort', stop, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop))
   })
 }
 

@@ -52,6 +52,8 @@ export async function runSequence(
     options.onOutcome?.(outcome)
   }
   for (const job of jobs) {
+    // interrupted (SIGINT/SIGTERM): nothing new starts; what is left is for the resume command
+    if (env.interrupt?.aborted) break
     const upstream = job.dependsOn.find((dep) => failed.has(dep))
     const own = options.requestOf?.(job)
     const force = own?.force ?? options.force
@@ -59,6 +61,7 @@ export async function runSequence(
     if (!upstream && date && options.lookback !== false && job.partition !== 'none') {
       const main = targetOf(job, date)
       for (const redo of await staleDays(env, job, date, rebuilt, rebuildFailed)) {
+        if (env.interrupt?.aborted) break
         if (targetOf(job, redo.day) === main) {
           reason = redo.reason
           continue

@@ -4,15 +4,17 @@ import type { RunStatus } from '../db/schema.js'
 import type { RegisteredJob } from '../engine/job.js'
 import type { JobRegistry } from '../engine/registry.js'
 import { findSuccess } from '../engine/ledger.js'
+import { runIsGone } from '../engine/lock.js'
 import { redact } from '../redact.js'
 import { addDays, nextPeriodStart, periodStart, type IsoDate } from '../time/calendar.js'
 
 /**
- * `etl check`: what an operator is paged for. Job files that cannot be loaded, and three alerts, each one query per job or one in
- * all: runs that failed recently and have not succeeded since, partitions still not SUCCESS past
- * their job's deadline, and a latest partition with far fewer rows than the ones before it.
+ * `etl check`: what an operator is paged for. Job files that cannot be loaded, and four alerts, each one query per job or one in
+ * all: runs that failed recently and have not succeeded since, RUNNING rows whose process is
+ * gone, partitions still not SUCCESS past their job's deadline, and a latest partition with far
+ * fewer rows than the ones before it.
  */
-export type AlertType = 'failed' | 'late' | 'rows_drop' | 'broken_job'
+export type AlertType = 'failed' | 'abandoned' | 'late' | 'rows_drop' | 'broken_job'
 
 export interface Alert {
   readonly type: AlertType
@@ -38,7 +40,7 @@ export const CHECK_DEFAULTS = { hours: 24, minRatio: 0.5, runs: 7 } as const
 const MIN_HISTORY = 3
 
 export async function runChecks(db: Kysely<any>, jobs: readonly RegisteredJob[], options: CheckOptions): Promise<Alert[]> {
-  return [...(await failedRuns(db, options)), ...(await latePartitions(db, jobs, options.now)), ...(await rowDrops(db, jobs, options))]
+  return [...(await failedRuns(db, options)), ...(await abandonedRuns(db)), ...(await latePartitions(db, jobs, options.now)), ...(await rowDrops(db, jobs, options))]
 }
 
 /** A job file that cannot be loaded runs nowhere: an operator must hear of it before its data goes stale. */
@@ -84,6 +86,26 @@ export async function failedRuns(db: Kysely<any>, options: Pick<CheckOptions, 'n
     const message = `${d.status} at ${d.startedAt}${n > 1 ? ` (${n} failed attempts in ${options.hours}h)` : ''}, not SUCCESS since${d.error ? `: ${oneLine(d.error)}` : ''}`
     return { ...a, message, details: { ...a.details, attempts: n } }
   })
+}
+
+/**
+ * RUNNING rows whose run is gone: nothing holds their lock (read from pg_locks, never by taking
+ * it, which could make a run starting at that moment skip). The next run of the pair, or a
+ * backfill over it, records them FAILED; until then they would look busy forever.
+ */
+export async function abandonedRuns(db: Kysely<any>): Promise<Alert[]> {
+  const { rows } = await sql<{ id: string; job_name: string; target: string | null; started_at: Date; host: string | null; pid: number | null }>`
+    select r.id, r.job_name, to_char(r.target_date, 'YYYY-MM-DD') as target, r.started_at, r.host, r.pid
+    from etl_job_runs r
+    where r.status = 'RUNNING' and ${runIsGone}
+    order by r.started_at, r.id`.execute(db)
+  return rows.map((r) => ({
+    type: 'abandoned' as const,
+    job: r.job_name,
+    partition: r.target,
+    message: `RUNNING since ${iso(r.started_at)} but its process (${r.host ?? '?'} pid ${r.pid ?? '?'}) is gone: nothing holds its lock; the next run of it records it FAILED`,
+    details: { runId: r.id, startedAt: iso(r.started_at), host: r.host, pid: r.pid },
+  }))
 }
 
 /**

@@ -140,6 +140,9 @@ describe('runner', () => {
     expect(wouldSkip.message).toMatch(/already SUCCESS/)
     expect((await ledgerRows(db, 'fx_dry')).length).toBe(1)
     expect(await countRows(db, 'fx_dry', '2025-01-15')).toBe(0)
+    // not even the pair's lock row (the embedded database locks its folder and has none)
+    const locks = await sql<{ target_key: string }>`select target_key from etl_run_locks where job_name = 'fx_dry'`.execute(db.db)
+    expect(locks.rows.map((r) => r.target_key)).toEqual(tw.kind === 'postgres' ? ['2025-01-14'] : [])
   })
 })
 

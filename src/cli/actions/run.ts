@@ -1,12 +1,15 @@
 import type { Command } from 'commander'
-import { backfill } from '../../engine/backfill.js'
+import { backfill, type BackfillSummary } from '../../engine/backfill.js'
 import { assertEnded, lastEndedDay } from '../../engine/ended.js'
 import type { RegisteredJob } from '../../engine/job.js'
 import { failedPairs, retry } from '../../engine/retry.js'
+import { pairKey } from '../../engine/ledger.js'
+import type { RunOutcome } from '../../engine/runner.js'
 import { runSequence } from '../../engine/sequence.js'
 import { EtlError } from '../../errors.js'
-import { dateRange, type IsoDate } from '../../time/calendar.js'
+import { dateRange, periodStart, type IsoDate } from '../../time/calendar.js'
 import { defaultDate, withContext } from '../context.js'
+import { interruptible } from '../interrupt.js'
 import { print } from '../options.js'
 import { reportOutcomes } from '../outcomes.js'
 import { progressReporter } from '../progress.js'
@@ -28,28 +31,39 @@ const SELECTIONS: Record<Selection, (job: RegisteredJob) => boolean> = {
 
 /** `etl run`, `etl sync-dimensions`, `etl build-facts`: a selection of jobs for one date, in dependency order. */
 export async function runSelection(selection: Selection, options: RunOptions, command: Command): Promise<void> {
-  await withContext(command, async (ctx) => {
-    const registry = await ctx.registry()
-    const jobs = options.jobs ? registry.select(options.jobs) : registry.jobs.filter(SELECTIONS[selection])
-    const date = defaultDate(ctx, options.date)
-    if (jobs.some((j) => j.partition !== 'none')) assertEnded(jobs, date, ctx.now(), ctx.config.timezone, options.date ? '--date' : 'yesterday,')
-    const env = await ctx.runEnv()
-    const outcomes = await runSequence(env, jobs, date, { force: options.force, dryRun: options.dryRun })
-    reportOutcomes(outcomes, env.invocationId, { dryRun: options.dryRun })
-  })
+  await interruptible((interrupt) =>
+    withContext(command, async (ctx) => {
+      const registry = await ctx.registry()
+      const jobs = options.jobs ? registry.select(options.jobs) : registry.jobs.filter(SELECTIONS[selection])
+      const date = defaultDate(ctx, options.date)
+      if (jobs.some((j) => j.partition !== 'none')) assertEnded(jobs, date, ctx.now(), ctx.config.timezone, options.date ? '--date' : 'yesterday,')
+      const env = { ...(await ctx.runEnv()), interrupt }
+      const outcomes = await runSequence(env, jobs, date, { force: options.force, dryRun: options.dryRun })
+      report(outcomes, env.invocationId, { dryRun: options.dryRun }, interrupt)
+      return { outcomes }
+    }),
+  )
 }
 
 export async function runOneJob(options: RunOptions & { job: string }, command: Command): Promise<void> {
-  await withContext(command, async (ctx) => {
-    const job = (await ctx.registry()).get(options.job)
-    // without --date: the latest partition of the job that has ended (last week for a weekly one)
-    const date = options.date ?? lastEndedDay(job.partition, ctx.now(), ctx.config.timezone)
-    if (job.partition !== 'none') assertEnded([job], date, ctx.now(), ctx.config.timezone)
-    const env = await ctx.runEnv()
-    // a sequence of one: its partitions that late rows or a rebuilt dependency made stale go first
-    const outcomes = await runSequence(env, [job], date, { force: options.force, dryRun: options.dryRun })
-    reportOutcomes(outcomes, env.invocationId, { dryRun: options.dryRun })
-  })
+  await interruptible((interrupt) =>
+    withContext(command, async (ctx) => {
+      const job = (await ctx.registry()).get(options.job)
+      // without --date: the latest partition of the job that has ended (last week for a weekly one)
+      const date = options.date ?? lastEndedDay(job.partition, ctx.now(), ctx.config.timezone)
+      if (job.partition !== 'none') assertEnded([job], date, ctx.now(), ctx.config.timezone)
+      const env = { ...(await ctx.runEnv()), interrupt }
+      // a sequence of one: its partitions that late rows or a rebuilt dependency made stale go first
+      const outcomes = interrupt.aborted ? [] : await runSequence(env, [job], date, { force: options.force, dryRun: options.dryRun })
+      report(outcomes, env.invocationId, { dryRun: options.dryRun }, interrupt)
+      return { outcomes }
+    }),
+  )
+}
+
+/** The table of outcomes; interrupted before anything ran, the interruption's own line says it all. */
+function report(outcomes: readonly RunOutcome[], invocationId: string, options: { dryRun?: boolean }, interrupt: AbortSignal): void {
+  if (outcomes.length > 0 || !interrupt.aborted) reportOutcomes(outcomes, invocationId, options)
 }
 
 export async function runBackfill(
@@ -57,29 +71,50 @@ export async function runBackfill(
   command: Command,
 ): Promise<void> {
   dateRange(options.from, options.to) // a reversed range is exit 2 before anything opens
-  await withContext(command, async (ctx) => {
-    const jobs = (await ctx.registry()).select(options.jobs)
-    assertEnded([], options.to, ctx.now(), ctx.config.timezone, '--to')
-    const env = await ctx.runEnv()
-    const progress = progressReporter()
-    // the bar goes away before anything else is printed, also when the backfill throws
-    const summary = await backfill(env, {
-      from: options.from,
-      to: options.to,
-      jobs,
-      concurrency: options.concurrency,
-      shard: options.shard,
-      force: options.force,
-      dryRun: options.dryRun,
-      onPlan: (plan) => progress.start(plan.total),
-      onOutcome: (o) => progress.tick(`${o.job} ${o.target ?? ''} ${o.status}`),
-    }).finally(() => progress.stop())
-    for (const left of summary.plan.notEnded) print(`left out ${left.job} for the ${left.partition} of ${left.target}: it has not ended yet`)
-    if (summary.plan.alreadyDone > 0) {
-      print(`${summary.plan.alreadyDone} (job, partition) pairs already SUCCESS were left alone (use --force to redo them)`)
-    }
-    reportOutcomes(summary.outcomes, env.invocationId, { dryRun: options.dryRun })
-  })
+  await interruptible(
+    (interrupt) =>
+      withContext(command, async (ctx) => {
+        const jobs = (await ctx.registry()).select(options.jobs)
+        assertEnded([], options.to, ctx.now(), ctx.config.timezone, '--to')
+        const env = { ...(await ctx.runEnv()), interrupt }
+        const progress = progressReporter()
+        // the bar goes away before anything else is printed, also when the backfill throws
+        const summary = await backfill(env, {
+          from: options.from,
+          to: options.to,
+          jobs,
+          concurrency: options.concurrency,
+          shard: options.shard,
+          force: options.force,
+          dryRun: options.dryRun,
+          onPlan: (plan) => progress.start(plan.total),
+          onOutcome: (o) => progress.tick(`${o.job} ${o.target ?? ''} ${o.status}`),
+        }).finally(() => progress.stop())
+        for (const left of summary.plan.notEnded) print(`left out ${left.job} for the ${left.partition} of ${left.target}: it has not ended yet`)
+        if (summary.plan.alreadyDone > 0) {
+          print(`${summary.plan.alreadyDone} (job, partition) pairs already SUCCESS were left alone (use --force to redo them)`)
+        }
+        report(summary.outcomes, env.invocationId, { dryRun: options.dryRun }, interrupt)
+        return summary
+      }),
+    (summary) => resumeBackfill(summary, options.force),
+  )
+}
+
+/**
+ * The command that finishes an interrupted backfill: the same one, since the pairs it finished
+ * are SUCCESS and left alone; with --force (which would redo them) it starts at the first day
+ * with a pair not finished.
+ */
+function resumeBackfill(summary: BackfillSummary, force: boolean | undefined): string[] {
+  const args = process.argv.slice(2)
+  if (!force) return args
+  const finished = new Set(summary.outcomes.filter((o) => o.status !== 'FAILED').map((o) => pairKey(o.job, o.target)))
+  if (summary.plan.once.some((j) => !finished.has(pairKey(j.name, null)))) return args
+  const open = summary.plan.days.find((d) => d.jobs.some((j) => !finished.has(pairKey(j.name, periodStart(d.date, j.partition as 'day')))))
+  const from = open?.date ?? summary.plan.days.at(-1)?.date
+  if (!from) return args
+  return args.map((arg, i) => (args[i - 1] === '--from' ? from : arg.startsWith('--from=') ? `--from=${from}` : arg))
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -94,16 +129,19 @@ export async function runRetry(options: { runId?: string; failed?: boolean; from
     if (!options.from || !options.to) throw new EtlError('USAGE', '--failed needs --from and --to')
     dateRange(options.from, options.to)
   }
-  await withContext(command, async (ctx) => {
-    const registry = await ctx.registry()
-    const env = await ctx.runEnv()
-    const pairs = await failedPairs(env, options.runId ? { runId: options.runId } : { from: options.from!, to: options.to! })
-    if (pairs.length === 0) {
-      print('nothing to retry: no FAILED or PARTIAL runs there')
-      return
-    }
-    const { outcomes, unknownJobs } = await retry(env, registry, pairs)
-    if (unknownJobs.length) ctx.log.warn({ unknownJobs }, 'these failed jobs no longer exist and were not retried')
-    reportOutcomes(outcomes, env.invocationId)
-  })
+  await interruptible((interrupt) =>
+    withContext(command, async (ctx) => {
+      const registry = await ctx.registry()
+      const env = { ...(await ctx.runEnv()), interrupt }
+      const pairs = await failedPairs(env, options.runId ? { runId: options.runId } : { from: options.from!, to: options.to! })
+      if (pairs.length === 0) {
+        print('nothing to retry: no FAILED or PARTIAL runs there')
+        return { outcomes: [] }
+      }
+      const { outcomes, unknownJobs } = await retry(env, registry, pairs)
+      if (unknownJobs.length) ctx.log.warn({ unknownJobs }, 'these failed jobs no longer exist and were not retried')
+      report(outcomes, env.invocationId, {}, interrupt)
+      return { outcomes }
+    }),
+  )
 }
