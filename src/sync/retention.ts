@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { JobContext, JobResult } from '../engine/job.js'
+import { pruneLedger } from '../ops/ledger-retention.js'
 import { columnType, countRows, cutoffOf, expiredPartitions } from './partitions.js'
 
 interface Policy {
@@ -21,7 +22,8 @@ export interface Dropped {
  * by the syncs), drops the partitions whose every row is older than `now − retention` — whole
  * partitions, never a DELETE. On TimescaleDB the same cut goes through `drop_chunks`. The drops
  * commit with the job's SUCCESS row; `rowsDeleted` counts the rows they held, so `etl status`
- * shows what retention removed.
+ * shows what retention removed. Then the ledger's own old rows (src/ops/ledger-retention.ts),
+ * counted in `rowsDeleted` too.
  */
 export async function applyRetention(ctx: JobContext): Promise<JobResult> {
   await sql`set local timezone to 'UTC'`.execute(ctx.db)
@@ -50,8 +52,19 @@ export async function applyRetention(ctx: JobContext): Promise<JobResult> {
       failedUnits.push({ unit: policy.table_name, error: (error as Error).message })
     }
   }
-  ctx.log.info({ tables: policies.length, partitions, rows }, 'retention applied')
-  return { rowsProcessed: partitions, rowsDeleted: rows, failedUnits }
+  let ledgerRows = 0
+  if (ctx.config.ledgerRetention !== null) {
+    await sql`savepoint retention_ledger`.execute(ctx.db)
+    try {
+      ledgerRows = await pruneLedger(ctx.db, { now: ctx.now, retention: ctx.config.ledgerRetention })
+      await sql`release savepoint retention_ledger`.execute(ctx.db)
+    } catch (error) {
+      await sql`rollback to savepoint retention_ledger`.execute(ctx.db)
+      failedUnits.push({ unit: 'etl_job_runs', error: (error as Error).message })
+    }
+  }
+  ctx.log.info({ tables: policies.length, partitions, rows, ledgerRows }, 'retention applied')
+  return { rowsProcessed: partitions, rowsDeleted: rows + ledgerRows, failedUnits }
 }
 
 /** Native partitions past the cut-off: counted, then dropped in one statement (which detaches them too). */
