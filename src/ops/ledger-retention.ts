@@ -14,10 +14,14 @@ export const LEDGER_RETENTION = /^(off|[1-9][0-9]{0,4} (day|week|month|year)s?)$
  * `etl check` and the operator still need, or a run in flight). Skipped rows are not attempts.
  * What goes is mostly the every-minute history of jobs without a partition (update_latest_prices).
  *
- * `max(started_at) filter …` per pair, beside each row, needs one pass over the ledger in the
- * order of its (job_name, target_date, started_at desc) index: no per-pair lookups.
+ * `max(started_at) filter …` per pair, beside each row, needs one pass over the rows of the pairs
+ * that have an old row, in the order of the (job_name, target_date, started_at desc) index: no
+ * per-pair lookups.
  */
 export async function pruneLedger(db: Kysely<any>, options: { now: Date; retention: string }): Promise<number> {
+  const cutoff = sql`((${options.now}::timestamptz at time zone 'UTC' - ${options.retention}::interval) at time zone 'UTC')`
+  // a null target_date is a pair of its own: 'infinity' stands for it where rows are matched by pair
+  const pair = sql`(job_name, coalesce(target_date, 'infinity'::date))`
   const result = await sql`
     delete from etl_job_runs r
     using (
@@ -25,10 +29,13 @@ export async function pruneLedger(db: Kysely<any>, options: { now: Date; retenti
              max(started_at) filter (where status = 'SUCCESS') over pair as last_success,
              max(started_at) filter (where status <> 'SKIPPED') over pair as last_attempt
       from etl_job_runs
+      -- only pairs with a row past retention (found by the started_at index): the bulk of a
+      -- minutely job's recent history is not read once its old rows have gone
+      where ${pair} in (select distinct job_name, coalesce(target_date, 'infinity'::date) from etl_job_runs where started_at < ${cutoff})
       window pair as (partition by job_name, target_date)
     ) p
     where r.id = p.id
-      and p.started_at < (${options.now}::timestamptz at time zone 'UTC' - ${options.retention}::interval) at time zone 'UTC'
+      and p.started_at < ${cutoff}
       -- the pair's latest attempt succeeded (or it never had one): its history may go
       and p.last_attempt is not distinct from p.last_success
       and not (p.status = 'SUCCESS' and p.started_at = p.last_success)`.execute(db)
