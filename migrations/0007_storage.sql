@@ -88,9 +88,10 @@ begin
     execute $q$
       select delete_job(j.job_id) from timescaledb_information.jobs j
       where j.proc_name = 'policy_retention'
-        and (j.hypertable_name = 'price_bars_hourly' and j.hypertable_schema = current_schema()
-             or format('%I.%I', j.hypertable_schema, j.hypertable_name)::regclass in
-                (select to_regclass(p.table_name) from etl_retention_policies p where p.storage = 'timescaledb'))$q$;
+        and (j.hypertable_schema, j.hypertable_name) in (
+          select n.nspname::text, c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where c.oid = to_regclass('price_bars_hourly')
+             or c.oid in (select to_regclass(p.table_name) from etl_retention_policies p where p.storage = 'timescaledb'))$q$;
   end if;
 end
 $$;
