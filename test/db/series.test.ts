@@ -162,7 +162,9 @@ describe('populate_tenant_time_series', () => {
     // two years on, the retention job drops 2025's rows (whole partitions or chunks) and nothing newer
     await day(1, '2027-06-01', 3)
     expect((await run('2027-06-02T12:00:00Z', { company: 1 })).status).toBe('SUCCESS')
-    const retention = await runJob(runEnvFor(db, tw.config, () => new Date('2028-03-01T02:00:00Z')), { job: registry.get('retention') })
+    // 2028-06-01 − 2 years = 2026-06-01: past the end of 2025's partition and of TimescaleDB's
+    // 360-day chunk that holds 2025-04 (2025-03-13 to 2026-03-08); not of 2027's
+    const retention = await runJob(runEnvFor(db, tw.config, () => new Date('2028-06-01T02:00:00Z')), { job: registry.get('retention') })
     expect(retention.status, retention.message).toBe('SUCCESS')
     const { rows: left } = await sql<{ y: string }>`
       select distinct to_char(ts, 'YYYY') as y from analytics_company_1.metrics_time_series order by 1`.execute(db.db)
