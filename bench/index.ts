@@ -2,6 +2,7 @@
 // measured in the same run, so the noise of a shared machine cancels out. Needs a PostgreSQL
 // server: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres.
 import { extractScenarios, factScenarios, historyScenario } from './facts.js'
+import { ledgerRetention } from './ledger.js'
 import { pricesThroughput } from './prices.js'
 import { seriesAllTenants } from './series.js'
 import { tableSyncIncremental } from './table-sync.js'
@@ -21,6 +22,7 @@ const groups: Array<[string[], () => Promise<BenchResult | BenchResult[] | Recor
   [['table_sync_incremental'], () => tableSyncIncremental(quick)],
   [['table_sync_partitioned'], () => tableSyncPartitioned(quick)],
   [['prices_throughput'], () => pricesThroughput()],
+  [['ledger_retention'], () => ledgerRetention(quick)],
 ]
 
 for (const [names, scenario] of groups) {

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { z } from 'zod'
 import { EtlError } from './errors.js'
+import { DEFAULT_LEDGER_RETENTION, LEDGER_RETENTION } from './ops/ledger-retention.js'
 import { isValidZone } from './time/calendar.js'
 
 /** Everything nightshift reads from the environment, validated once and frozen. */
@@ -25,6 +26,8 @@ export interface Config {
   readonly adminToken: string | undefined
   readonly polygon: { readonly apiKey: string | undefined; readonly baseUrl: string }
   readonly coingecko: { readonly apiKey: string | undefined; readonly baseUrl: string }
+  /** How long the retention job keeps ledger rows nothing needs (ETL_LEDGER_RETENTION); null: for ever. */
+  readonly ledgerRetention: string | null
 }
 
 const flag = z
@@ -77,6 +80,9 @@ const EnvSchema = z.object({
   POLYGON_BASE_URL: optionalString,
   COINGECKO_API_KEY: optionalString,
   COINGECKO_BASE_URL: optionalString,
+  ETL_LEDGER_RETENTION: optionalString.refine((v) => v === undefined || LEDGER_RETENTION.test(v), {
+    message: "must be an interval such as '6 months', '180 days' or '1 year', or off",
+  }),
 })
 
 /**
@@ -109,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     adminToken: e.ETL_ADMIN_TOKEN,
     polygon: { apiKey: e.POLYGON_API_KEY, baseUrl: e.POLYGON_BASE_URL ?? 'https://api.polygon.io' },
     coingecko: { apiKey: e.COINGECKO_API_KEY, baseUrl: e.COINGECKO_BASE_URL ?? 'https://api.coingecko.com' },
+    ledgerRetention: e.ETL_LEDGER_RETENTION === 'off' ? null : (e.ETL_LEDGER_RETENTION ?? DEFAULT_LEDGER_RETENTION),
     ...overrides,
   }
   return Object.freeze(config)

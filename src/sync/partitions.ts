@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon'
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Session } from '../db/database.js'
 import type { SourceColumn } from '../io/describe.js'
 import { ident } from '../io/identifiers.js'
@@ -123,21 +123,59 @@ export interface ExpiredPartition {
   readonly upper: string
 }
 
+/** format_type of a table's column: the type a retention cut-off must have. */
+export async function columnType(db: Kysely<any>, table: string, column: string): Promise<string> {
+  const { rows } = await sql<{ type: string }>`
+    select format_type(atttypid, atttypmod) as type from pg_attribute
+    where attrelid = ${table}::regclass and attname = ${column} and attnum > 0 and not attisdropped`.execute(db)
+  if (!rows[0]) throw new Error(`${table} has no column ${column}`)
+  return castType(rows[0].type)
+}
+
 /**
- * Partitions whose every row is past retention: upper bound at or before `now − retention`. The
- * bound comes from the catalog (`FOR VALUES FROM (…) TO (…)`), so partitions made by hand count too.
+ * `now − retention` as a value of the time column's own type, the day or time in UTC:
+ * TimescaleDB's drop_chunks and show_chunks refuse a cut-off of another type ("invalid time
+ * argument type"), and a date column's cut-off is the UTC day of that instant (rounded down, so a
+ * chunk is dropped only once every row in it is past retention).
  */
-export async function expiredPartitions(db: Kysely<any>, table: string, retention: string, now: Date): Promise<ExpiredPartition[]> {
+export function cutoffOf(type: string, now: Date, retention: string): RawBuilder<unknown> {
+  // subtracted from UTC wall-clock time: `timestamptz − interval` counts days in the session's
+  // zone, which makes '28 days' an hour more or less across a daylight-saving change
+  const utc = sql`((${now}::timestamptz at time zone 'UTC') - ${retention}::interval)`
+  if (type === 'date') return sql`(${utc}::date)`
+  if (type.startsWith('timestamp with time zone')) return sql`(${utc} at time zone 'UTC')`
+  if (type.startsWith('timestamp')) return utc
+  throw new Error(`a retention cut-off needs a date or timestamp column; this one is ${type}`)
+}
+
+/**
+ * Partitions whose every row is past retention: upper bound at or before the cut-off (of the
+ * column's type). The bound comes from the catalog (`FOR VALUES FROM (…) TO (…)`), so partitions
+ * made by hand count too.
+ */
+export async function expiredPartitions(db: Kysely<any>, table: string, type: string, cutoff: RawBuilder<unknown>): Promise<ExpiredPartition[]> {
   const { rows } = await sql<ExpiredPartition>`
     select name, upper from (
-      select c.relname as name,
+      select c.oid::regclass::text as name,
              substring(pg_get_expr(c.relpartbound, c.oid) from 'TO [(]''([^'']+)''[)]') as upper
       from pg_inherits i join pg_class c on c.oid = i.inhrelid
       where i.inhparent = ${table}::regclass
     ) p
-    where upper is not null and upper::timestamptz <= ${now}::timestamptz - ${retention}::interval
+    where upper is not null and upper::${sql.raw(castType(type))} <= ${cutoff}
     order by upper`.execute(db)
   return rows
+}
+
+/** A relation name as regclass prints it (quoted where it needs quotes), safe to splice into SQL. */
+const REGCLASS_TEXT = /^("([^"]|"")+"|[a-z_][a-z0-9_$]*)(\.("([^"]|"")+"|[a-z_][a-z0-9_$]*))?$/
+
+/** The rows of several tables (partitions, chunks), in one statement. */
+export async function countRows(db: Kysely<any>, relations: readonly string[]): Promise<number> {
+  if (relations.length === 0) return 0
+  for (const r of relations) if (!REGCLASS_TEXT.test(r)) throw new Error(`not a relation name: ${JSON.stringify(r)}`)
+  const { rows } = await sql<{ n: string }>`
+    select (${sql.raw(relations.map((r) => `(select count(*) from ${r})`).join(' + '))})::text as n`.execute(db)
+  return Number(rows[0]!.n)
 }
 
 /** Whether TimescaleDB is installed in the warehouse: hypertables then replace native partitions. */

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely'
 import type { JobContext, JobResult } from '../engine/job.js'
 import type { SourceColumn } from '../io/describe.js'
 import { ident, qualified, stagingSchema } from '../io/identifiers.js'
-import { dropStaging, stageRows } from '../io/staging.js'
+import { copyInFrom, dropStaging, stageRows } from '../io/staging.js'
 import { connectionOf, parseInterval, type TableSyncDefinition } from './definition.js'
 import { chunkOf, createPartitions, distinctDays } from './partitions.js'
 import { postgresSource, type Since, type SyncSource } from './source.js'
@@ -69,14 +69,14 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
     // nothing to merge with: the source's COPY goes straight into the target, as fast as a raw pipe
     if (state.storage === 'native') await partitionsAhead(ctx, def, columns, await source.days!(partitionColumn(def, columns)), ddl)
     if (fullRefresh) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
-    const loaded = await ctx.session.copyIn(`copy ${target} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin`, await source.rows(columns, null))
+    const loaded = await copyInFrom(ctx.session, `copy ${target} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin`, () => source.rows(columns, null))
     counts = { processed: loaded, inserted: loaded, updated: 0 }
     newMark = await maxValue(ctx.db, target, inc, t, null)
     await dropWindow(ctx.db, window)
   } else {
     const stagingName = `${stagingSchema(ctx.config.warehouseSchema)}.${ctx.job.name}`
     const staging = qualified(stagingName)
-    const staged = await stageRows(ctx.session, stagingName, columns, await source.rows(columns, since), { analyze: false })
+    const staged = await stageRows(ctx.session, stagingName, columns, () => source.rows(columns, since), { analyze: false })
     // only an incremental run into the table the window was kept for can trust it; looked at
     // before new (empty) partitions change the table's storage
     const previous = since !== null && !state.created ? await openWindow(ctx.db, window, def.target, staging) : null

@@ -45,9 +45,10 @@ export async function prepareTarget(options: {
       )${storage === 'native' ? ` partition by range (${ident(part!.column)})` : ''}`,
     )
     if (storage === 'timescaledb') {
+      // no add_retention_policy: the `retention` job drops the chunks, counted in its ledger row
+      // and on the run's clock; a background policy would drop them first, uncounted
       await ddl.exec(
-        `select create_hypertable(${literal(def.target)}, ${literal(part!.column)}, chunk_time_interval => ${literal(parseInterval(part!.chunk).sql)}::interval, if_not_exists => true);
-         select add_retention_policy(${literal(def.target)}, ${literal(parseInterval(part!.retention).sql)}::interval, if_not_exists => true);`,
+        `select create_hypertable(${literal(def.target)}, ${literal(part!.column)}, chunk_time_interval => ${literal(parseInterval(part!.chunk).sql)}::interval, if_not_exists => true)`,
       )
     }
     log.info({ target: def.target, storage }, `created ${def.target} from the source's columns`)
@@ -84,10 +85,13 @@ export async function prepareTarget(options: {
   return { created: false, storage: partitioned ? 'native' : hyper ? 'timescaledb' : 'plain' }
 }
 
-async function isHypertable(db: Kysely<any>, table: string): Promise<boolean> {
+/** Whether `table` (a name as the search path finds it) is a TimescaleDB hypertable. */
+export async function isHypertable(db: Kysely<any>, table: string): Promise<boolean> {
   if (!(await hasTimescale(db))) return false
   const { rows } = await sql<{ found: boolean }>`
-    select exists (select 1 from timescaledb_information.hypertables where hypertable_name = ${table}) as found`.execute(db)
+    select exists (
+      select 1 from timescaledb_information.hypertables h
+      where format('%I.%I', h.hypertable_schema, h.hypertable_name)::regclass = ${table}::regclass) as found`.execute(db)
   return rows[0]!.found
 }
 

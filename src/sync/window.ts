@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import { ident, literal } from '../io/identifiers.js'
+import { isHypertable } from './target.js'
 
 /**
  * The window a table sync keeps between incremental runs: the rows its last run read (newest per
@@ -36,10 +37,14 @@ export function windowTable(stagingSchema: string, jobName: string): WindowTable
 /** What the window's comment must say for it to describe `target` as it is now. */
 async function storageOf(db: Kysely<any>, target: string): Promise<string> {
   // pg_partition_tree lists a partitioned table and its partitions, and nothing for a plain table
+  // or a hypertable, whose chunks (inheritance children) only show_chunks lists
+  const parts = (await isHypertable(db, target))
+    ? sql`select c::oid from show_chunks(${target}::regclass) c`
+    : sql`select relid from pg_partition_tree(${target}::regclass)`
   const { rows } = await sql<{ storage: string }>`
     select ${target}::text || ' ' || string_agg(c.oid::text || '/' || c.relfilenode::text, ',' order by c.oid) as storage
     from pg_class c
-    where c.oid = ${target}::regclass or c.oid in (select relid from pg_partition_tree(${target}::regclass))`.execute(db)
+    where c.oid = ${target}::regclass or c.oid in (${parts})`.execute(db)
   return rows[0]!.storage
 }
 

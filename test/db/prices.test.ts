@@ -13,6 +13,7 @@ import latest from '../../jobs/prices/update_latest_prices.js'
 import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
 import { startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
 import { ledgerRows, runEnvFor } from '../helpers/run-env.js'
+import { storageMode, type StorageMode } from '../helpers/storage.js'
 
 let tw: TestWarehouse
 let db: Database
@@ -201,8 +202,14 @@ describe('prices: market hours', () => {
   })
 })
 
-describe('prices: partitions and retention', () => {
-  it('creates monthly partitions on demand and moves rows out of the default partition', async () => {
+describe('prices: partitions and retention, per storage mode', () => {
+  let mode: StorageMode
+  beforeAll(async () => {
+    mode = await storageMode(db.db)
+  })
+
+  it('creates monthly partitions on demand and moves rows out of the default partition (native)', async (t) => {
+    if (mode === 'timescaledb') t.skip() // a hypertable makes its chunks on insert; ensurePartitions is a no-op there
     await db.exec(`insert into price_bars_hourly (symbol, ts, date, open, high, low, close, source) values ('X', '2019-03-05 15:00+00', '2019-03-05', 1, 1, 1, 1, 'test')`)
     const { rows: before } = await sql<{ n: number }>`select count(*)::int as n from price_bars_hourly_default`.execute(db.db)
     expect(before[0]!.n).toBe(1)
@@ -212,11 +219,27 @@ describe('prices: partitions and retention', () => {
     expect(rows).toEqual([{ part: 'price_bars_hourly_201903' }])
   })
 
-  it('drops partitions wholly older than the retention and keeps the rest', async () => {
+  it('drops partitions (or chunks) wholly older than the retention and keeps the rest, in any session time zone', async () => {
     await ensurePartitions(db.db, 'price_bars_daily', '2018-01-01', '2018-02-01')
-    const dropped = await dropOldPartitions(db.db, 'price_bars_daily', '7 years', new Date('2025-02-15T00:00:00Z'))
-    expect(dropped).toBe(1) // January 2018 ends before the cutoff, 2018-02-15; February does not
-    const { rows } = await sql<{ name: string }>`select relname as name from pg_class where relname like 'price_bars_daily_2018%' and relkind = 'r' order by 1`.execute(db.db)
-    expect(rows).toEqual([{ name: 'price_bars_daily_201802' }])
+    await db.exec(`insert into price_bars_daily (symbol, date, open, high, low, close, source)
+      values ('OLDBAR', '2016-06-01', 1, 1, 1, 1, 'test'), ('OLDBAR', '2018-01-10', 1, 1, 1, 1, 'test'), ('OLDBAR', '2018-02-20', 1, 1, 1, 1, 'test')`)
+    const day = async () => (await sql<{ d: string }>`select string_agg(date::text, ',' order by date) as d from price_bars_daily where symbol = 'OLDBAR'`.execute(db.db)).rows[0]!.d
+    // the date column gets a date cut-off: 2018-02-15 (TimescaleDB refuses a timestamptz one)
+    await db.withSession(async (s) => {
+      await s.exec(`set timezone to 'Pacific/Auckland'`)
+      const dropped = await dropOldPartitions(s.db, 'price_bars_daily', '7 years', new Date('2025-02-15T00:00:00Z'))
+      await s.exec(`set timezone to 'UTC'`)
+      expect(dropped).toBeGreaterThanOrEqual(1)
+    })
+    if (mode === 'native') {
+      // January 2018 ends before the cut-off; February does not; the default partition loses its 2016 row
+      const { rows } = await sql<{ name: string }>`select relname as name from pg_class where relname like 'price_bars_daily_2018%' and relkind = 'r' order by 1`.execute(db.db)
+      expect(rows).toEqual([{ name: 'price_bars_daily_201802' }])
+      expect(await day()).toBe('2018-02-20')
+    } else {
+      // yearly chunks of 360 days from the Unix epoch: the one holding 2018-02-20 ends after the cut-off
+      expect(await day()).toMatch(/2018-02-20$/)
+      expect(await day()).not.toMatch(/2016/)
+    }
   })
 })

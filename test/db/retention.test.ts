@@ -1,20 +1,26 @@
 import { sql } from 'kysely'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/database.js'
 import { validateJob } from '../../src/engine/registry.js'
 import { runJob } from '../../src/engine/runner.js'
 import { applyRetention } from '../../src/sync/retention.js'
-import { chunkOf, chunksBetween } from '../../src/sync/partitions.js'
+import { chunkOf, chunksBetween, cutoffOf } from '../../src/sync/partitions.js'
 import { parseInterval } from '../../src/sync/definition.js'
 import { useTestDatabases, type TestWarehouse } from '../helpers/db.js'
 import { customJob, ledgerRows, runEnvFor } from '../helpers/run-env.js'
+import { installTimescaleStandIn, partsOf, removeTimescaleStandIn, storageMode, type StorageMode } from '../helpers/storage.js'
 import { upsertCountsBothWays } from '../helpers/upsert-counts.js'
 
 let tw: TestWarehouse
 let db: Database
 let src: Database
 
+let mode: StorageMode
+
 useTestDatabases((t) => ({ tw, db, src } = t))
+beforeAll(async () => {
+  mode = await storageMode(db.db)
+})
 
 beforeEach(async () => {
   await db.exec('drop table if exists events_copy; truncate etl_job_runs; truncate etl_watermarks; truncate etl_retention_policies;')
@@ -39,14 +45,18 @@ const syncJob = (retention = '4 weeks') =>
 
 const retentionJob = () => customJob('retention', applyRetention, { partition: 'none' })
 
+/** Partition (or chunk) names, oldest first. */
 async function partitions(): Promise<string[]> {
-  const { rows } = await sql<{ name: string }>`
-    select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
-    where i.inhparent = 'events_copy'::regclass order by 1`.execute(db.db)
-  return rows.map((r) => r.name)
+  return (await partsOf(db.db, 'events_copy')).map((p) => p.name)
 }
 
-describe('time-partitioned sync targets (native range partitions: no TimescaleDB here)', () => {
+/** What retention at a cut-off day must drop: the parts whose range ends on or before it. */
+async function expiredAt(cutoffDay: string): Promise<{ rowsProcessed: number; rowsDeleted: number }> {
+  const expired = (await partsOf(db.db, 'events_copy')).filter((p) => p.to <= cutoffDay)
+  return { rowsProcessed: expired.length, rowsDeleted: expired.reduce((n, p) => n + p.rows, 0) }
+}
+
+describe('time-partitioned sync targets, per storage mode', () => {
   it('aligns weekly chunks on Mondays and monthly chunks on month starts', () => {
     expect(chunkOf('2025-03-19', parseInterval('7 days'))).toEqual({ from: '2025-03-17', to: '2025-03-24' })
     expect(chunkOf('2025-03-17', parseInterval('1 week'))).toEqual({ from: '2025-03-17', to: '2025-03-24' })
@@ -63,13 +73,21 @@ describe('time-partitioned sync targets (native range partitions: no TimescaleDB
     const outcome = await runJob(runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src), { job: syncJob() })
     expect(outcome.status, outcome.message).toBe('SUCCESS')
     expect(outcome.result).toMatchObject({ rowsProcessed: 41, rowsInserted: 41 })
-    // rows from Mon 02-03 to 03-15, now 03-20: chunks up to and including the one after now's
-    expect(await partitions()).toEqual([
-      'events_copy_p20250203', 'events_copy_p20250210', 'events_copy_p20250217', 'events_copy_p20250224',
-      'events_copy_p20250303', 'events_copy_p20250310', 'events_copy_p20250317', 'events_copy_p20250324',
-    ])
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from events_copy_p20250210`.execute(db.db)
-    expect(rows[0]!.n).toBe(7)
+    if (mode === 'native') {
+      // rows from Mon 02-03 to 03-15, now 03-20: chunks up to and including the one after now's
+      expect(await partitions()).toEqual([
+        'events_copy_p20250203', 'events_copy_p20250210', 'events_copy_p20250217', 'events_copy_p20250224',
+        'events_copy_p20250303', 'events_copy_p20250310', 'events_copy_p20250317', 'events_copy_p20250324',
+      ])
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from events_copy_p20250210`.execute(db.db)
+      expect(rows[0]!.n).toBe(7)
+    } else {
+      // chunks of 7 days from the Unix epoch (Thursdays), only where rows are: 02-03 falls in the one of Thu 01-30
+      const parts = await partsOf(db.db, 'events_copy')
+      expect(parts.every((p) => /_hyper_\d+_\d+_chunk/.test(p.name))).toBe(true)
+      expect(parts[0]).toMatchObject({ from: '2025-01-30', to: '2025-02-06', rows: 3 })
+      expect(parts.at(-1)).toMatchObject({ from: '2025-03-13', to: '2025-03-20' })
+    }
     const { rows: policy } = await sql`select table_name, time_column, chunk_interval, retention::text, storage from etl_retention_policies`.execute(db.db)
     expect(policy).toEqual([{ table_name: 'events_copy', time_column: 'day', chunk_interval: '7 days', retention: '28 days', storage: 'native' }])
   })
@@ -78,16 +96,21 @@ describe('time-partitioned sync targets (native range partitions: no TimescaleDB
     await sql`insert into src_events select '2025-02-03'::date + g, g, g from generate_series(0, 40) g`.execute(src.db)
     const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src)
     expect((await runJob(env, { job: syncJob() })).status).toBe('SUCCESS')
-    // now 03-20 06:00 − 28 days = 02-20 06:00: the 02-03 and 02-10 weeks end before it; 02-17 (ends 02-24) straddles it and stays
+    // now 03-20 06:00 − 28 days = 02-20 06:00, the day 02-20: parts ending on or before it go
+    const expected = await expiredAt('2025-02-20')
     const outcome = await runJob(env, { job: retentionJob() })
     expect(outcome.status, outcome.message).toBe('SUCCESS')
-    expect(outcome.result).toMatchObject({ rowsProcessed: 2, rowsDeleted: 14 })
-    expect((await partitions())[0]).toBe('events_copy_p20250217')
-    expect(await partitions()).toHaveLength(6)
+    expect(outcome.result).toMatchObject(expected)
+    if (mode === 'native') {
+      // the 02-03 and 02-10 weeks end before it; 02-17 (ends 02-24) straddles it and stays
+      expect(expected).toEqual({ rowsProcessed: 2, rowsDeleted: 14 })
+      expect((await partitions())[0]).toBe('events_copy_p20250217')
+      expect(await partitions()).toHaveLength(6)
+    }
     const { rows } = await sql<{ first: string }>`select min(day)::text as first from events_copy`.execute(db.db)
-    expect(rows[0]!.first).toBe('2025-02-17')
+    expect(rows[0]!.first).toBe(mode === 'native' ? '2025-02-17' : '2025-02-20')
     const [ledger] = await ledgerRows(db, 'retention')
-    expect(ledger).toMatchObject({ status: 'SUCCESS', rows_deleted: 14, rows_processed: 2 })
+    expect(ledger).toMatchObject({ status: 'SUCCESS', rows_deleted: expected.rowsDeleted, rows_processed: expected.rowsProcessed })
     // nothing more to drop the same day
     expect((await runJob(env, { job: retentionJob() })).result).toMatchObject({ rowsProcessed: 0, rowsDeleted: 0 })
   })
@@ -103,7 +126,9 @@ describe('time-partitioned sync targets (native range partitions: no TimescaleDB
     expect(outcome.status, outcome.message).toBe('SUCCESS')
     // window: watermark 03-15 − 2 days = 03-13: rows 03-13, 03-14, 03-15 and the new one
     expect(outcome.result).toMatchObject({ rowsProcessed: 4, rowsInserted: 1, rowsUpdated: 1 })
-    expect(await partitions()).toContain('events_copy_p20250407')
+    // native: made ahead, the chunk after now's; TimescaleDB: the chunk of the new row only
+    if (mode === 'native') expect(await partitions()).toContain('events_copy_p20250407')
+    else expect((await partsOf(db.db, 'events_copy')).at(-1)).toMatchObject({ from: '2025-03-27', to: '2025-04-03', rows: 1 })
   })
 
   it('counts what it inserts and updates in a partitioned target from the transaction\'s own counters, and by the key with track_counts off', async () => {
@@ -130,7 +155,7 @@ describe('time-partitioned sync targets (native range partitions: no TimescaleDB
     await sql`update src_events set v = 30 where day = '2025-03-15'`.execute(src.db)
     const later = await runJob(at('2025-04-02T06:00:00Z'), { job: syncJob() })
     expect(later.result).toMatchObject({ rowsProcessed: 3, rowsUpdated: 1 })
-    expect(await partitions()).toContain('events_copy_p20250407')
+    if (mode === 'native') expect(await partitions()).toContain('events_copy_p20250407')
     expect(await xmaxOf('2025-03-14')).toBe(compared)
     // retention drops the partition of 02-03: the next run compares what it reads with the target
     expect((await runJob(at('2025-04-02T06:00:00Z'), { job: retentionJob() })).result).toMatchObject({ rowsProcessed: 1 })
@@ -142,13 +167,15 @@ describe('time-partitioned sync targets (native range partitions: no TimescaleDB
     await sql`insert into src_events select '2025-02-03'::date + g, g, g from generate_series(0, 40) g`.execute(src.db)
     const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src)
     await runJob(env, { job: syncJob() })
-    const all = await partitions()
+    const ranges = async () => (await partsOf(db.db, 'events_copy')).map((p) => `${p.from}..${p.to}`)
+    const all = await ranges()
+    const expired = await expiredAt('2025-02-20')
     await runJob(env, { job: retentionJob() })
-    expect(await partitions()).toHaveLength(all.length - 2)
+    expect(await ranges()).toHaveLength(all.length - expired.rowsProcessed)
     const outcome = await runJob(env, { job: syncJob(), parameters: { fullRefresh: true } })
     expect(outcome.status, outcome.message).toBe('SUCCESS')
     expect(outcome.result).toMatchObject({ rowsProcessed: 41, rowsInserted: 41, rowsUpdated: 0 })
-    expect(await partitions()).toEqual(all)
+    expect(await ranges()).toEqual(all)
     const { rows } = await sql<{ n: number; first: string }>`select count(*)::int as n, min(day)::text as first from events_copy`.execute(db.db)
     expect(rows[0]).toEqual({ n: 41, first: '2025-02-03' })
   })
@@ -158,11 +185,11 @@ describe('time-partitioned sync targets (native range partitions: no TimescaleDB
     const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src)
     await runJob(env, { job: syncJob() })
     // what a first load that failed after making the target leaves: the table, empty, and no watermark
-    await db.exec('truncate events_copy; truncate etl_watermarks; drop table events_copy_p20250210')
+    await db.exec(`truncate events_copy; truncate etl_watermarks; ${mode === 'native' ? 'drop table events_copy_p20250210' : ''}`)
     const outcome = await runJob(env, { job: syncJob() })
     expect(outcome.status, outcome.message).toBe('SUCCESS')
     expect(outcome.result).toMatchObject({ rowsProcessed: 41, rowsInserted: 41 })
-    expect(await partitions()).toContain('events_copy_p20250210')
+    if (mode === 'native') expect(await partitions()).toContain('events_copy_p20250210')
   }, 20_000)
 
   it('a failed drop rolls back with the run and leaves every partition', async () => {
@@ -176,5 +203,45 @@ describe('time-partitioned sync targets (native range partitions: no TimescaleDB
     }, { partition: 'none' })
     expect((await runJob(env, { job: failing })).status).toBe('FAILED')
     expect(await partitions()).toEqual(before)
+  })
+
+  it('cuts off in the time column\'s own type: the UTC day for a date, the UTC time for a timestamp', async () => {
+    const now = new Date('2025-03-20T02:00:00Z')
+    await sql`set timezone to 'America/New_York'`.execute(db.db)
+    try {
+      for (const [type, value] of [
+        ['date', '2025-02-20'],
+        ['timestamp without time zone', '2025-02-20 02:00:00'],
+        ['timestamp with time zone', '2025-02-19 21:00:00-05'],
+      ]) {
+        const { rows } = await sql<{ type: string; value: string }>`
+          select pg_typeof(c)::text as type, c::text as value from (select ${cutoffOf(type!, now, '28 days')} as c) q`.execute(db.db)
+        expect(rows[0]).toEqual({ type, value })
+      }
+    } finally {
+      await sql`set timezone to 'UTC'`.execute(db.db)
+    }
+    expect(() => cutoffOf('bigint', now, '28 days')).toThrow(/needs a date or timestamp column; this one is bigint/)
+  })
+
+  it('on a hypertable: counts the rows of the chunks show_chunks lists, then drop_chunks with a cut-off of the column\'s type (a stand-in here)', async (t) => {
+    if (mode === 'timescaledb') t.skip() // the real functions are there: the tests above run on them
+    await sql`insert into src_events select '2025-02-03'::date + g, g, g from generate_series(0, 40) g`.execute(src.db)
+    const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T06:00:00Z'), src)
+    await runJob(env, { job: syncJob() })
+    await db.exec(`update etl_retention_policies set storage = 'timescaledb'`)
+    await installTimescaleStandIn(db.db)
+    try {
+      // the stand-in refuses what TimescaleDB refuses: the cut-off of 2.x's bug report
+      await expect(sql`select drop_chunks('events_copy', older_than => now())`.execute(db.db)).rejects.toThrow(/invalid time argument type "timestamp with time zone"/)
+      const outcome = await runJob(env, { job: retentionJob() })
+      expect(outcome.status, outcome.message).toBe('SUCCESS')
+      expect(outcome.result).toMatchObject({ rowsProcessed: 2, rowsDeleted: 14 })
+      expect((await partitions())[0]).toBe('events_copy_p20250217')
+      const [ledger] = await ledgerRows(db, 'retention')
+      expect(ledger).toMatchObject({ status: 'SUCCESS', rows_deleted: 14, rows_processed: 2 })
+    } finally {
+      await removeTimescaleStandIn(db.db)
+    }
   })
 })

@@ -9,6 +9,7 @@ import { builtinJobsDir } from '../../src/paths.js'
 import { dateKey, dateRange } from '../../src/time/calendar.js'
 import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
 import { ledgerRows, runEnvFor } from '../helpers/run-env.js'
+import { partsOf, storageMode } from '../helpers/storage.js'
 
 let tw: TestWarehouse
 let db: Database
@@ -139,5 +140,48 @@ describe('populate_tenant_time_series', () => {
     ] as const) {
       await expect(args.execute(db.db)).rejects.toThrow(message)
     }
+  })
+
+  it('keeps each tenant\'s series as a time series table of its storage mode, with the retention job\'s 2 years', async () => {
+    const mode = await storageMode(db.db)
+    await day(1, '2025-04-01', 5)
+    expect((await run('2025-04-02T12:00:00Z', { company: 1 })).status).toBe('SUCCESS')
+    const { rows: policy } = await sql`select job_name, time_column, chunk_interval, retention::text, storage from etl_retention_policies
+      where table_name = 'analytics_company_1.metrics_time_series'`.execute(db.db)
+    expect(policy).toEqual([{ job_name: 'populate_tenant_time_series', time_column: 'ts', chunk_interval: '1 year', retention: '2 years', storage: mode }])
+    const parts = await partsOf(db.db, 'analytics_company_1.metrics_time_series')
+    if (mode === 'native') {
+      // the window's year and the next one
+      expect(parts.map((p) => `${p.name} ${p.from}..${p.to}`)).toEqual([
+        'analytics_company_1.metrics_time_series_2025 2025-01-01..2026-01-01',
+        'analytics_company_1.metrics_time_series_2026 2026-01-01..2027-01-01',
+      ])
+    } else {
+      expect(parts.length).toBeGreaterThan(0)
+    }
+    // two years on, the retention job drops 2025's rows (whole partitions or chunks) and nothing newer
+    await day(1, '2027-06-01', 3)
+    expect((await run('2027-06-02T12:00:00Z', { company: 1 })).status).toBe('SUCCESS')
+    // 2028-06-01 − 2 years = 2026-06-01: past the end of 2025's partition and of TimescaleDB's
+    // 360-day chunk that holds 2025-04 (2025-03-13 to 2026-03-08); not of 2027's
+    const retention = await runJob(runEnvFor(db, tw.config, () => new Date('2028-06-01T02:00:00Z')), { job: registry.get('retention') })
+    expect(retention.status, retention.message).toBe('SUCCESS')
+    const { rows: left } = await sql<{ y: string }>`
+      select distinct to_char(ts, 'YYYY') as y from analytics_company_1.metrics_time_series order by 1`.execute(db.db)
+    expect(left.map((r) => r.y)).toEqual(['2027'])
+    expect(retention.result.rowsDeleted).toBeGreaterThan(0)
+  })
+
+  it('turns a plain series table of an earlier release into the time series table, keeping its rows', async () => {
+    await db.exec(`create schema analytics_company_1;
+      create table analytics_company_1.metrics_time_series (ts date not null, series text not null, value numeric not null, running_sum numeric not null,
+        granularity text not null, period_type text not null, window_start date not null, updated_at timestamptz not null default now(),
+        constraint metrics_time_series_key unique (period_type, window_start, ts, series, granularity));
+      insert into analytics_company_1.metrics_time_series values ('2024-11-01', 'sessions', 4, 4, 'day', 'monthly', '2024-11-01', now());`)
+    await day(1, '2025-04-01', 5)
+    expect((await run('2025-04-02T12:00:00Z', { company: 1 })).status).toBe('SUCCESS')
+    const { rows: kind } = await sql<{ kind: string }>`select relkind::text as kind from pg_class where oid = 'analytics_company_1.metrics_time_series'::regclass`.execute(db.db)
+    expect(kind[0]!.kind).toBe((await storageMode(db.db)) === 'native' ? 'p' : 'r')
+    expect((await rows(1, 'monthly')).map((r) => [r.window_start, r.value])).toEqual([['2024-11-01', 4], ['2025-04-01', 5], ['2025-04-01', 0]])
   })
 })

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fillDashboard } from '../../src/demo/dashboard.js'
 import { planDemo } from '../../src/demo/plan.js'
 import { errorLines, etl } from '../helpers/cli.js'
+import { partsOf, storageMode } from '../helpers/storage.js'
 import { openPostgres } from '../../src/db/postgres.js'
 import { createTestWarehouse, withDatabase, type TestWarehouse } from '../helpers/db.js'
 
@@ -91,15 +92,16 @@ describe('etl sync-table, sync-tables and watermarks as a subprocess', () => {
     expect(rows[0]).toMatchObject({ status: 'SUCCESS', parameters: { fullRefresh: true } })
   })
 
-  it('created the five targets as range-partitioned tables and the retention job runs on them', async () => {
+  it('created the five targets as time-partitioned tables of the storage mode and the retention job runs on them', async () => {
     const wh = await tw.open()
     try {
-      const { rows } = await sql<{ name: string; parts: number }>`
-        select c.relname as name, (select count(*)::int from pg_inherits i where i.inhparent = c.oid) as parts
-        from pg_class c where c.relname in ('dashboard_data', 'evolution_data', 'assignment_data', 'operation_data', 'productivity_data')
-          and c.relkind = 'p' order by 1`.execute(wh.db)
-      expect(rows.map((r) => r.name)).toEqual(['assignment_data', 'dashboard_data', 'evolution_data', 'operation_data', 'productivity_data'])
-      expect(rows.every((r) => r.parts > 0)).toBe(true)
+      const names = ['assignment_data', 'dashboard_data', 'evolution_data', 'operation_data', 'productivity_data']
+      const { rows: policies } = await sql<{ table_name: string; storage: string }>`
+        select table_name, storage from etl_retention_policies order by 1`.execute(wh.db)
+      const mode = await storageMode(wh.db)
+      expect(policies).toEqual(names.map((table_name) => ({ table_name, storage: mode })))
+      // range partitions (pg_inherits) or a hypertable's chunks (inheritance children too)
+      for (const name of names) expect((await partsOf(wh.db, name)).length, name).toBeGreaterThan(0)
     } finally {
       await wh.close()
     }
