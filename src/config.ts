@@ -19,8 +19,9 @@ export interface Config {
   readonly lockTimeoutMs: number
   readonly useMockData: boolean
   readonly adminToken: string | undefined
-  readonly polygon: { readonly apiKey: string | undefined; readonly baseUrl: string }
-  readonly coingecko: { readonly apiKey: string | undefined; readonly baseUrl: string }
+  /** `plan`: POLYGON_PLAN / COINGECKO_PLAN as given; src/prices/plans.ts checks and applies it. */
+  readonly polygon: { readonly apiKey: string | undefined; readonly baseUrl: string; readonly plan: string | undefined }
+  readonly coingecko: { readonly apiKey: string | undefined; readonly baseUrl: string; readonly plan: string | undefined }
 }
 
 const flag = z
@@ -67,6 +68,8 @@ const EnvSchema = z.object({
   POLYGON_BASE_URL: optionalString,
   COINGECKO_API_KEY: optionalString,
   COINGECKO_BASE_URL: optionalString,
+  POLYGON_PLAN: optionalString,
+  COINGECKO_PLAN: optionalString,
 })
 
 /**
@@ -95,8 +98,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     lockTimeoutMs: (e.ETL_LOCK_TIMEOUT ? Number(e.ETL_LOCK_TIMEOUT) : 60) * 1000,
     useMockData: e.USE_MOCK_DATA,
     adminToken: e.ETL_ADMIN_TOKEN,
-    polygon: { apiKey: e.POLYGON_API_KEY, baseUrl: e.POLYGON_BASE_URL ?? 'https://api.polygon.io' },
-    coingecko: { apiKey: e.COINGECKO_API_KEY, baseUrl: e.COINGECKO_BASE_URL ?? 'https://api.coingecko.com' },
+    polygon: { apiKey: e.POLYGON_API_KEY, baseUrl: e.POLYGON_BASE_URL ?? 'https://api.polygon.io', plan: e.POLYGON_PLAN },
+    coingecko: { apiKey: e.COINGECKO_API_KEY, baseUrl: e.COINGECKO_BASE_URL ?? 'https://api.coingecko.com', plan: e.COINGECKO_PLAN },
     ...overrides,
   }
   return Object.freeze(config)

@@ -1,9 +1,10 @@
 import type { LookupFunction } from 'node:net'
 import type { Config } from '../config.js'
-import { createHttpClient, type HttpClient, type HttpLimits } from '../io/http.js'
+import { createHttpClient, type Clock, type HttpClient, type HttpLimits } from '../io/http.js'
 import type { Logger } from '../log.js'
 import { coingeckoProvider } from './coingecko.js'
 import { mockProvider } from './mock.js'
+import { planLimits } from './plans.js'
 import { polygonProvider } from './polygon.js'
 import type { Asset, PriceProvider, ProviderName } from './types.js'
 
@@ -30,9 +31,16 @@ export interface PriceSourceOptions {
   now: () => Date
   /** DNS for the providers' sockets; tests only. */
   lookup?: LookupFunction
+  /** Time for the HTTP clients' pacing and waits; tests only. */
+  clock?: Clock
 }
 
 export function openPriceSources(config: Config, options: PriceSourceOptions): PriceSources {
+  if (!config.useMockData) {
+    // an unknown plan fails the run at once, not each symbol on its own
+    planLimits('polygon', config.polygon.plan)
+    planLimits('coingecko', config.coingecko.plan)
+  }
   const opened = new Map<string, PriceProvider>()
   const clients: HttpClient[] = []
 
@@ -48,7 +56,9 @@ export function openPriceSources(config: Config, options: PriceSourceOptions): P
         // Polygon takes the key as a bearer token; the query-string form would put it in URLs
         headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
         knownHosts: POLYGON_HOSTS,
-        limits: options.limits?.polygon,
+        // the job file's limits win over the plan's preset
+        limits: { ...planLimits('polygon', config.polygon.plan), ...options.limits?.polygon },
+        clock: options.clock,
         log: options.log,
         lookup: options.lookup,
       })
@@ -57,7 +67,14 @@ export function openPriceSources(config: Config, options: PriceSourceOptions): P
     } else {
       const { apiKey, baseUrl } = config.coingecko
       const header = /pro-api\./.test(baseUrl) ? 'x-cg-pro-api-key' : 'x-cg-demo-api-key'
-      const http = createHttpClient({ name, baseUrl, headers: apiKey ? { [header]: apiKey } : {}, limits: options.limits?.coingecko, log: options.log })
+      const http = createHttpClient({
+        name,
+        baseUrl,
+        headers: apiKey ? { [header]: apiKey } : {},
+        limits: { ...planLimits('coingecko', config.coingecko.plan), ...options.limits?.coingecko },
+        log: options.log,
+        clock: options.clock,
+      })
       clients.push(http)
       provider = coingeckoProvider(http)
     }

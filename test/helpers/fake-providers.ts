@@ -229,3 +229,17 @@ const round = (n: number) => Math.round(n * 10_000) / 10_000
 function polygonError(message: string) {
   return { status: 'ERROR', request_id: 'r', error: message }
 }
+
+/** Polygon's 429: no Retry-After, no rate-limit headers, only an ERROR body. */
+export function polygonRateLimited(): FakeResponse {
+  return { status: 429, body: polygonError("You've exceeded the maximum requests per minute, please wait or upgrade your subscription to continue. https://polygon.io/pricing") }
+}
+
+/** CoinGecko's 429: x-ratelimit-* headers (the reset as Unix seconds) and its `status` error body. */
+export function coingeckoRateLimited(resetAtSeconds: number, extraHeaders: Record<string, string> = {}): FakeResponse {
+  return {
+    status: 429,
+    headers: { 'x-ratelimit-limit': '30', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(resetAtSeconds), ...extraHeaders },
+    body: { status: { error_code: 429, error_message: "You've exceeded the Rate Limit. Please visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits." } },
+  }
+}

@@ -1,11 +1,12 @@
 import dns from 'node:dns'
 import type { LookupFunction } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createHttpClient, type HttpClientOptions, type HttpLimits } from '../../src/io/http.js'
+import { createHttpClient, type Clock, type HttpClientOptions, type HttpLimits } from '../../src/io/http.js'
+import { planLimits } from '../../src/prices/plans.js'
 import { polygonProvider } from '../../src/prices/polygon.js'
 import { POLYGON_HOSTS } from '../../src/prices/sources.js'
 import type { Asset } from '../../src/prices/types.js'
-import { startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
+import { coingeckoRateLimited, polygonRateLimited, startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
 
 // The price clients against the local fake answering in the providers' real shapes (issue #18).
 const fast: Partial<HttpLimits> = { minIntervalMs: 0, backoffMs: 10, maxBackoffMs: 40, timeoutMs: 500, retries: 2 }
@@ -54,5 +55,82 @@ describe('Polygon next_url on its new host', () => {
     } finally {
       await provider.close()
     }
+  })
+})
+
+/** A clock whose sleeps end at once and move its time on; `starts` are the virtual times of request starts. */
+function virtualClock(start = Date.parse('2025-01-15T15:00:00Z')) {
+  let t = start
+  const sleeps: number[] = []
+  const clock: Clock = {
+    now: () => t,
+    async sleep(ms) {
+      sleeps.push(ms)
+      const until = t + ms
+      await new Promise((resolve) => setImmediate(resolve))
+      t = Math.max(t, until)
+    },
+  }
+  return { clock, sleeps, at: () => t }
+}
+
+describe('429 without Retry-After, and the plans’ pacing', () => {
+  let fake: FakeProviders
+  beforeAll(async () => {
+    fake = await startFakeProviders()
+  })
+  afterAll(async () => {
+    await fake.close()
+  })
+
+  it('waits out a whole minute after Polygon’s bare 429, and nobody asks before that', async () => {
+    const { clock, sleeps, at } = virtualClock()
+    const http = createHttpClient({ name: 'polygon', baseUrl: fake.url, limits: { ...fast, minIntervalMs: 0 }, clock })
+    try {
+      fake.once('/v2/aggs/ticker/RATE/prev', polygonRateLimited())
+      const t0 = at()
+      const [first, second] = await Promise.all([http.getJson<{ ticker: string }>('/v2/aggs/ticker/RATE/prev'), new Promise((r) => setTimeout(r, 30)).then(() => http.getJson<{ ticker: string }>('/v2/aggs/ticker/OTHER/prev'))])
+      expect([first.ticker, (second as { ticker: string }).ticker]).toEqual(['RATE', 'OTHER'])
+      expect(sleeps).toContain(61_000)
+      // the request that came during the pause started only after it
+      expect(http.stats.lastStart! - t0).toBeGreaterThanOrEqual(61_000)
+    } finally {
+      await http.close()
+    }
+  })
+
+  it('waits until CoinGecko’s x-ratelimit-reset, or its retry-after when that is longer', async () => {
+    const { clock, sleeps, at } = virtualClock()
+    const http = createHttpClient({ name: 'coingecko', baseUrl: fake.url, limits: { ...fast, minIntervalMs: 0 }, clock })
+    try {
+      fake.once('/api/v3/simple/price', coingeckoRateLimited(Math.floor(at() / 1000) + 17))
+      await http.getJson('/api/v3/simple/price', { ids: 'bitcoin', vs_currencies: 'usd' })
+      expect(sleeps).toEqual([17_000])
+      fake.once('/api/v3/simple/price', coingeckoRateLimited(Math.floor(at() / 1000) + 5, { 'retry-after': '40' }))
+      await http.getJson('/api/v3/simple/price', { ids: 'bitcoin', vs_currencies: 'usd' })
+      expect(sleeps).toEqual([17_000, 40_000])
+    } finally {
+      await http.close()
+    }
+  })
+
+  it('paces the free plans under their limits: 5 a minute for Polygon, 30 a minute for CoinGecko Demo', async () => {
+    for (const [provider, plan, perMinute, path] of [
+      ['polygon', 'free', 5, '/v2/aggs/ticker/PACE/prev'],
+      ['coingecko', 'demo', 30, '/api/v3/simple/price'],
+    ] as const) {
+      const { clock } = virtualClock()
+      const http = createHttpClient({ name: provider, baseUrl: fake.url, limits: { ...planLimits(provider, plan) }, clock })
+      try {
+        await Promise.all(Array.from({ length: perMinute + 1 }, () => http.getJson(path, { ids: 'bitcoin', vs_currencies: 'usd' })))
+      } finally {
+        await http.close()
+      }
+      // perMinute + 1 starts span at least a minute: no 60 s window holds more than perMinute
+      expect(http.stats.lastStart! - http.stats.firstStart!).toBeGreaterThanOrEqual(60_000)
+    }
+    expect(() => planLimits('polygon', 'platinum')).toThrow("POLYGON_PLAN 'platinum' is not one of free starter developer advanced")
+    expect(planLimits('polygon', undefined)).toEqual(planLimits('polygon', 'free'))
+    expect(planLimits('coingecko', undefined)).toEqual(planLimits('coingecko', 'demo'))
   })
 })

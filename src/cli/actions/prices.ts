@@ -3,6 +3,7 @@ import { cacheStats } from '../../cache/stats.js'
 import { closeCache, openCache } from '../../cache/redis.js'
 import { warmCache } from '../../cache/warm.js'
 import { runJob } from '../../engine/runner.js'
+import { planLimits } from '../../prices/plans.js'
 import type { ShowRange } from '../../prices/ranges.js'
 import { readLatest, readPrices } from '../../prices/read.js'
 import { withContext } from '../context.js'
@@ -12,6 +13,9 @@ import { reportOutcomes } from '../outcomes.js'
 /** `etl prices historical|hourly|latest`: the job from the registry, through the runner, with the command's range and symbols. */
 export async function ingest(jobName: string, parameters: { range?: string; symbols?: string[] }, options: { force?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
+    // a bad POLYGON_PLAN / COINGECKO_PLAN is the user's to fix (exit 2), before anything is asked
+    planLimits('polygon', ctx.config.polygon.plan)
+    planLimits('coingecko', ctx.config.coingecko.plan)
     const job = (await ctx.registry()).get(jobName)
     const env = await ctx.runEnv()
     const params: Record<string, unknown> = {}
