@@ -133,9 +133,9 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
           const result = (await KINDS[job.kind].execute(ctx)) ?? {}
           const failed = result.failedUnits ?? []
           const status: RunStatus = result.skipped ? 'SKIPPED' : failed.length > 0 ? 'PARTIAL' : 'SUCCESS'
-          const message = result.skipped
-            ? redact(result.skipped)
-            : failed.length ? redact(`failed: ${failed.map((u) => `${u.unit} (${u.error})`).join('; ')}`) : null
+          const warned = result.warnings?.length ? `warning: ${result.warnings.map((w) => `${w.unit} (${w.warning})`).join('; ')}` : ''
+          const failures = failed.length ? `failed: ${failed.map((u) => `${u.unit} (${u.error})`).join('; ')}` : ''
+          const message = result.skipped ? redact(result.skipped) : failures || warned ? redact([failures, warned].filter(Boolean).join('; ')) : null
           await finishRun(trx, runId, status, result, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
           return { result, status, message }
         })

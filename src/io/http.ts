@@ -54,11 +54,15 @@ export class HttpError extends Error {
     message: string,
     readonly status: number | undefined,
     readonly attempts: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; body?: unknown },
   ) {
     super(message, options)
     this.name = 'HttpError'
+    this.body = options?.body
   }
+
+  /** The error answer's parsed JSON body, for a provider's own codes (CoinGecko's error_code). */
+  readonly body: unknown
 }
 
 export type Query = Record<string, string | number | boolean | undefined>
@@ -169,7 +173,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         stats.failures++
         const tries = attempt > 1 ? ` after ${attempt} attempts` : ''
         const tooLong = (outcome.retryAfterMs ?? 0) > limits.maxRetryAfterMs ? ` (Retry-After ${Math.round(outcome.retryAfterMs! / 1000)}s is longer than we wait)` : ''
-        throw new HttpError(`${outcome.message}${tries}${tooLong}`, outcome.status, attempt, { cause: outcome.cause })
+        throw new HttpError(`${outcome.message}${tries}${tooLong}`, outcome.status, attempt, { cause: outcome.cause, body: outcome.body })
       }
       stats.retries++
       const backoff = Math.min(limits.maxBackoffMs, limits.backoffMs * 2 ** (attempt - 1))
@@ -211,10 +215,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         retriable: true,
         status: statusCode,
         retryAfterMs: waitFor(response.headers, clock.now()),
-        message: `${what}: HTTP ${statusCode}${snippet(text)}`,
+        message: `${what}: HTTP ${statusCode}${reasonOf(text)}`,
+        body: jsonOrUndefined(text),
       }
     }
-    if (statusCode >= 400) return { ok: false, retriable: false, status: statusCode, message: `${what}: HTTP ${statusCode}${snippet(text)}` }
+    if (statusCode >= 400) return { ok: false, retriable: false, status: statusCode, message: `${what}: HTTP ${statusCode}${reasonOf(text)}`, body: jsonOrUndefined(text) }
     try {
       return { ok: true, value: JSON.parse(text) }
     } catch (error) {
@@ -235,7 +240,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
 type Attempt =
   | { ok: true; value: unknown }
-  | { ok: false; retriable: boolean; status?: number; retryAfterMs?: number; message: string; cause?: unknown }
+  | { ok: false; retriable: boolean; status?: number; retryAfterMs?: number; message: string; cause?: unknown; body?: unknown }
 
 const RETRIABLE_ERRORS = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
@@ -289,6 +294,31 @@ export function retryAfter(header: string | string[] | undefined, now = Date.now
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000)
   const at = Date.parse(value)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
+}
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The provider's own reason from an error body, whole: Polygon's `{ status, error | message }`,
+ * CoinGecko's `{ status: { error_code, error_message } }`, `{ error: { status: { … } } }` or
+ * `{ error: '…' }`. A body of another shape is shown cut to 160 characters.
+ */
+export function reasonOf(text: string): string {
+  const body = jsonOrUndefined(text) as Record<string, any> | undefined
+  const status = body?.status ?? body?.error?.status
+  const [code, reason] =
+    typeof status === 'object' && status !== null && typeof status.error_message === 'string'
+      ? [status.error_code, status.error_message]
+      : [typeof body?.status === 'string' && body.status !== 'ERROR' ? body.status : undefined, typeof body?.error === 'string' ? body.error : typeof body?.message === 'string' ? body.message : undefined]
+  if (typeof reason !== 'string' || !reason.trim()) return snippet(text)
+  const oneLine = redact(reason.replace(/\s+/g, ' ').trim()).slice(0, 1000)
+  return `: ${code !== undefined && code !== null ? `${code} ` : ''}${oneLine}`
 }
 
 function snippet(text: string): string {

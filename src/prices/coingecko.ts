@@ -1,11 +1,22 @@
 import { DateTime } from 'luxon'
-import type { HttpClient } from '../io/http.js'
+import { HttpError, type HttpClient } from '../io/http.js'
 import { addDays, type IsoDate } from '../time/calendar.js'
 import { MARKET_ZONE } from '../time/market.js'
-import type { Asset, Bar, PriceProvider, Quote } from './types.js'
+import type { Asset, Bar, PriceProvider, ProviderOptions, Quote } from './types.js'
 
 /** CoinGecko takes up to this many ids in one `simple/price` call. */
 export const COINGECKO_IDS_PER_CALL = 50
+
+/** error_code of a 401 for a range older than the key may see ("…within the past 365 days"). */
+const HISTORY_LIMITED = 10012
+const DEMO_HISTORY_DAYS = 365
+
+/** CoinGecko's own error code, from `{ status: { error_code } }` or `{ error: { status: { error_code } } }`. */
+export function coingeckoErrorCode(body: unknown): number | undefined {
+  const b = body as { status?: { error_code?: unknown }; error?: { status?: { error_code?: unknown } } } | undefined
+  const code = b?.status?.error_code ?? b?.error?.status?.error_code
+  return typeof code === 'number' ? code : undefined
+}
 
 /**
  * CoinGecko (crypto): `/api/v3/coins/{id}/market_chart/range` gives price points (5-minutely
@@ -13,13 +24,34 @@ export const COINGECKO_IDS_PER_CALL = 50
  * hour; `/api/v3/simple/price` gives the latest prices of up to 50 ids per call. Volume is
  * CoinGecko's rolling 24 h volume at the bar's last point; there is no VWAP.
  */
-export function coingeckoProvider(http: HttpClient): PriceProvider {
+export function coingeckoProvider(http: HttpClient, options: ProviderOptions = {}): PriceProvider {
+  const now = options.now ?? (() => new Date())
   const idOf = (asset: Asset): string => {
     if (!asset.coingeckoId) throw new Error(`no coingecko_id for ${asset.symbol} in assets`)
     return asset.coingeckoId
   }
 
+  /**
+   * The chart of [from, to]; a key that may not reach so far back (Demo: the past 365 days, 401
+   * error_code 10012) gets the part it may, and the run a warning saying so.
+   */
   async function chart(asset: Asset, from: Date, to: Date): Promise<{ prices: Array<[number, number]>; volumes: Array<[number, number]> }> {
+    try {
+      return await chartOf(asset, from, to)
+    } catch (error) {
+      if (!(error instanceof HttpError) || coingeckoErrorCode(error.body) !== HISTORY_LIMITED) throw error
+      // a day's margin inside the 365, against the two clocks disagreeing
+      const earliest = new Date(DateTime.fromJSDate(now(), { zone: 'UTC' }).minus({ days: DEMO_HISTORY_DAYS - 1 }).startOf('day').toMillis())
+      if (to.getTime() <= earliest.getTime()) throw error
+      options.warn?.(
+        asset.symbol,
+        `CoinGecko's key reaches back ${DEMO_HISTORY_DAYS} days only (error_code ${HISTORY_LIMITED}): bars from ${earliest.toISOString().slice(0, 10)}, not ${from.toISOString().slice(0, 10)}`,
+      )
+      return await chartOf(asset, earliest, to)
+    }
+  }
+
+  async function chartOf(asset: Asset, from: Date, to: Date): Promise<{ prices: Array<[number, number]>; volumes: Array<[number, number]> }> {
     const body = await http.getJson<Record<string, unknown>>(`/api/v3/coins/${encodeURIComponent(idOf(asset))}/market_chart/range`, {
       vs_currency: 'usd',
       from: Math.floor(from.getTime() / 1000),

@@ -34,6 +34,7 @@ interface Tally {
   inserted: number
   updated: number
   failed: Array<{ unit: string; error: string }>
+  warnings: Array<{ unit: string; warning: string }>
 }
 
 /**
@@ -55,8 +56,16 @@ export async function ingestPrices(ctx: JobContext): Promise<JobResult> {
     ctx.log.warn('no assets to price: the source has no active assets and no symbols were given')
     return { rowsProcessed: 0 }
   }
-  const sources = openPriceSources(ctx.config, { limits: def.limits, log: ctx.log, now: () => ctx.now })
-  const tally: Tally = { processed: 0, inserted: 0, updated: 0, failed: [] }
+  const tally: Tally = { processed: 0, inserted: 0, updated: 0, failed: [], warnings: [] }
+  const sources = openPriceSources(ctx.config, {
+    limits: def.limits,
+    log: ctx.log,
+    now: () => ctx.now,
+    warn: (unit, warning) => {
+      tally.warnings.push({ unit, warning })
+      ctx.log.warn({ symbol: unit }, warning)
+    },
+  })
   const forCache: { latest: LatestRow[]; hourly: Map<string, BarRow[]> } = { latest: [], hourly: new Map() }
   try {
     const batchSize = def.batchSize ?? DEFAULT_BATCH_SIZE
@@ -81,6 +90,7 @@ export async function ingestPrices(ctx: JobContext): Promise<JobResult> {
     rowsInserted: tally.inserted,
     rowsUpdated: tally.updated,
     failedUnits: tally.failed,
+    warnings: tally.warnings,
     afterCommit: forCache.latest.length || forCache.hourly.size ? () => fillCache(ctx, forCache) : undefined,
   }
 }

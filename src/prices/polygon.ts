@@ -1,14 +1,14 @@
 import type { HttpClient, Query } from '../io/http.js'
 import { marketDate, sessionOf } from '../time/market.js'
 import type { IsoDate } from '../time/calendar.js'
-import type { Asset, Bar, PriceProvider, Quote } from './types.js'
+import type { Asset, Bar, PriceProvider, ProviderOptions, Quote } from './types.js'
 
 /**
  * Polygon.io aggregates (stocks, ETFs, indices such as I:SPX):
  * `/v2/aggs/ticker/{T}/range/1/day|hour/{from}/{to}` following `next_url` pages, and
  * `/v2/aggs/ticker/{T}/prev` for the latest close. `resultsCount: 0` is an empty answer.
  */
-export function polygonProvider(http: HttpClient): PriceProvider {
+export function polygonProvider(http: HttpClient, _options: ProviderOptions = {}): PriceProvider {
   const ticker = (asset: Asset) => encodeURIComponent(asset.symbol)
 
   async function aggregates(path: string): Promise<Bar[]> {

@@ -33,6 +33,8 @@ export interface PriceSourceOptions {
   lookup?: LookupFunction
   /** Time for the HTTP clients' pacing and waits; tests only. */
   clock?: Clock
+  /** A symbol done with less than asked (history cut by the plan). */
+  warn?: (symbol: string, warning: string) => void
 }
 
 export function openPriceSources(config: Config, options: PriceSourceOptions): PriceSources {
@@ -63,7 +65,7 @@ export function openPriceSources(config: Config, options: PriceSourceOptions): P
         lookup: options.lookup,
       })
       clients.push(http)
-      provider = polygonProvider(http)
+      provider = polygonProvider(http, { now: options.now, warn: options.warn })
     } else {
       const { apiKey, baseUrl } = config.coingecko
       const header = /pro-api\./.test(baseUrl) ? 'x-cg-pro-api-key' : 'x-cg-demo-api-key'
@@ -76,7 +78,7 @@ export function openPriceSources(config: Config, options: PriceSourceOptions): P
         clock: options.clock,
       })
       clients.push(http)
-      provider = coingeckoProvider(http)
+      provider = coingeckoProvider(http, { now: options.now, warn: options.warn })
     }
     opened.set(name, provider)
     return provider

@@ -6,6 +6,7 @@ import type { RegisteredJob } from '../../src/engine/job.js'
 import { validateJob } from '../../src/engine/registry.js'
 import { runJob } from '../../src/engine/runner.js'
 import { resolveAssets } from '../../src/prices/assets.js'
+import backfillMax from '../../jobs/prices/backfill_prices_max.js'
 import historical from '../../jobs/prices/ingest_prices_historical.js'
 import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
 import { startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
@@ -64,5 +65,23 @@ describe('prices: tickers keep their case', () => {
     expect(fake.requests.slice(before).map((r) => r.path)).toEqual([expect.stringMatching(/^\/v2\/aggs\/ticker\/KIMpL\/range\/1\/day\//)])
     expect(await symbols('price_bars_daily')).toEqual(['KIMpL'])
     expect((await ledgerRows(db, 'ingest_prices_historical'))[0]!.rows_inserted).toBeGreaterThan(0)
+  })
+})
+
+describe('prices: CoinGecko’s Demo key and its 365 days', () => {
+  it('clamps a MAX backfill to the days the key may see and says so in the ledger row, a warning and not a failed symbol', async () => {
+    fake.coingeckoHistoryFrom = AFTER_CLOSE.getTime() - 365 * 86_400_000
+    try {
+      const outcome = await runJob(env(AFTER_CLOSE), { job: job(backfillMax, 'backfill_prices_max'), parameters: { symbols: ['BTC'] } })
+      expect(outcome.status, outcome.message).toBe('SUCCESS')
+      const [run] = await ledgerRows(db, 'backfill_prices_max')
+      expect(run!.failed_units).toBeNull()
+      expect(run!.error_message).toBe("warning: BTC (CoinGecko's key reaches back 365 days only (error_code 10012): bars from 2024-01-17, not 2000-01-01)")
+      const { rows } = await sql<{ first: string; n: number }>`select min(date)::text as first, count(*)::int as n from price_bars_daily where symbol = 'BTC'`.execute(db.db)
+      expect(rows[0]!.first).toMatch(/^2024-01-1[67]$/)
+      expect(rows[0]!.n).toBeGreaterThan(360)
+    } finally {
+      fake.coingeckoHistoryFrom = undefined
+    }
   })
 })

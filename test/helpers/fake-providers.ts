@@ -30,6 +30,11 @@ export interface FakeProviders {
   once(pathPart: string, ...responses: FakeResponse[]): void
   /** Requests whose path contains `pathPart`. */
   seen(pathPart: string): SeenRequest[]
+  /**
+   * A Demo key's horizon: market_chart/range from earlier than this instant (Unix ms) answers
+   * 401 error_code 10012, as CoinGecko does past 365 days. Undefined: no horizon.
+   */
+  coingeckoHistoryFrom: number | undefined
   close(): Promise<void>
 }
 
@@ -55,6 +60,7 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     return state / 2 ** 31
   }
   let url = ''
+  const fake = { coingeckoHistoryFrom: undefined as number | undefined }
 
   const server = http.createServer((req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://fake')
@@ -94,7 +100,11 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     m = /^\/v2\/aggs\/ticker\/([^/]+)\/prev$/.exec(p)
     if (m) return polygonPrev(decodeURIComponent(m[1]!))
     m = /^\/api\/v3\/coins\/([^/]+)\/market_chart\/range$/.exec(p)
-    if (m) return coingeckoRange(m[1]!, Number(u.searchParams.get('from')), Number(u.searchParams.get('to')))
+    if (m) {
+      const from = Number(u.searchParams.get('from'))
+      if (fake.coingeckoHistoryFrom !== undefined && from * 1000 < fake.coingeckoHistoryFrom) return coingeckoHistoryLimited()
+      return coingeckoRange(m[1]!, from, Number(u.searchParams.get('to')))
+    }
     if (p === '/api/v3/simple/price') return coingeckoSimple((u.searchParams.get('ids') ?? '').split(','))
     return { status: 404, body: { status: 'NOT_FOUND', message: 'Not found' } }
   }
@@ -162,19 +172,19 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
-  return {
+  return Object.assign(fake, {
     url,
     requests,
-    once(pathPart, ...responses) {
+    once(pathPart: string, ...responses: FakeResponse[]) {
       for (const response of responses) scripted.push({ pathPart, response })
     },
-    seen: (pathPart) => requests.filter((r) => r.path.includes(pathPart)),
+    seen: (pathPart: string) => requests.filter((r) => r.path.includes(pathPart)),
     async close() {
       for (const res of hanging) res.destroy()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
-  }
+  })
 }
 
 /** Preferred shares, whose tickers have a lower-case letter: only this spelling has bars. */
@@ -233,6 +243,23 @@ function polygonError(message: string) {
 /** Polygon's 429: no Retry-After, no rate-limit headers, only an ERROR body. */
 export function polygonRateLimited(): FakeResponse {
   return { status: 429, body: polygonError("You've exceeded the maximum requests per minute, please wait or upgrade your subscription to continue. https://polygon.io/pricing") }
+}
+
+/** CoinGecko's 401 for a range a Demo key may not see: the reason nested in `error.status`. */
+export function coingeckoHistoryLimited(): FakeResponse {
+  return {
+    status: 401,
+    body: {
+      error: {
+        status: {
+          timestamp: '2025-01-15T21:30:00.417+00:00',
+          error_code: 10012,
+          error_message:
+            'Your request exceeds the allowed time range. Public API users are limited to querying historical data within the past 365 days. Upgrade to a paid plan to enjoy full historical data access: https://www.coingecko.com/en/api/pricing. ',
+        },
+      },
+    },
+  }
 }
 
 /** CoinGecko's 429: x-ratelimit-* headers (the reset as Unix seconds) and its `status` error body. */

@@ -3,6 +3,7 @@ import type { LookupFunction } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHttpClient, type Clock, type HttpClientOptions, type HttpLimits } from '../../src/io/http.js'
 import { planLimits } from '../../src/prices/plans.js'
+import { coingeckoProvider } from '../../src/prices/coingecko.js'
 import { polygonProvider } from '../../src/prices/polygon.js'
 import { POLYGON_HOSTS } from '../../src/prices/sources.js'
 import type { Asset } from '../../src/prices/types.js'
@@ -132,5 +133,45 @@ describe('429 without Retry-After, and the plans’ pacing', () => {
     expect(() => planLimits('polygon', 'platinum')).toThrow("POLYGON_PLAN 'platinum' is not one of free starter developer advanced")
     expect(planLimits('polygon', undefined)).toEqual(planLimits('polygon', 'free'))
     expect(planLimits('coingecko', undefined)).toEqual(planLimits('coingecko', 'demo'))
+  })
+})
+
+describe('providers’ error bodies', () => {
+  let fake: FakeProviders
+  beforeAll(async () => {
+    fake = await startFakeProviders()
+  })
+  afterAll(async () => {
+    await fake.close()
+  })
+
+  it('puts CoinGecko’s whole reason in the message, past 160 characters, with its error_code', async () => {
+    fake.coingeckoHistoryFrom = Date.parse('2025-01-01T00:00:00Z')
+    const warnings: string[] = []
+    const http = createHttpClient({ name: 'coingecko', baseUrl: fake.url, limits: fast })
+    const provider = coingeckoProvider(http, { now: () => new Date('2025-01-15T21:30:00Z'), warn: (_s, w) => warnings.push(w) })
+    const btc: Asset = { symbol: 'BTC', assetClass: 'crypto', provider: 'coingecko', coingeckoId: 'bitcoin' }
+    try {
+      // wholly before what the key may see: nothing to clamp to, the provider's reason is the error
+      const error = await provider.dailyBars(btc, '2023-01-01', '2023-03-01').catch((e: Error) => e)
+      expect((error as Error).message).toMatch(
+        /HTTP 401: 10012 Your request exceeds the allowed time range\. Public API users are limited to querying historical data within the past 365 days\. Upgrade to a paid plan to enjoy full historical data access: https:\/\/www\.coingecko\.com\/en\/api\/pricing\.$/,
+      )
+      expect(warnings).toEqual([])
+    } finally {
+      fake.coingeckoHistoryFrom = undefined
+      await provider.close()
+    }
+  })
+
+  it('names Polygon’s reason from its ERROR and NOT_AUTHORIZED bodies', async () => {
+    fake.once('/v2/aggs/ticker/NOPE/prev', { status: 403, body: { status: 'NOT_AUTHORIZED', request_id: 'a1b2', message: 'You are not entitled to this data. Please upgrade your plan at https://polygon.io/pricing' } })
+    const provider = polygon(fake)
+    try {
+      const quotes = await provider.latest([stock('NOPE')])
+      expect((quotes.get('NOPE') as Error).message).toMatch(/HTTP 403: NOT_AUTHORIZED You are not entitled to this data\. Please upgrade your plan at https:\/\/polygon\.io\/pricing$/)
+    } finally {
+      await provider.close()
+    }
   })
 })
