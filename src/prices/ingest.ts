@@ -105,6 +105,7 @@ async function barsBatch(
   hourlyForCache: Map<string, BarRow[]>,
 ): Promise<void> {
   const today = marketDate(ctx.now)
+  const utcToday = ctx.now.toISOString().slice(0, 10)
   const range = (ctx.parameters.range as PriceRange | undefined) ?? def.range ?? '7D'
   if (!RANGES.includes(range)) throw new Error(`range '${range}' is not one of ${RANGES.join(' ')}`)
   const rows: BarRow[] = []
@@ -112,10 +113,12 @@ async function barsBatch(
     batch.map(async (asset) => {
       const provider = sources.providerFor(asset)
       try {
-        // stocks: the last market day; crypto trades today whatever the exchange does
-        const day = asset.assetClass === 'crypto' ? today : lastMarketDay(ctx.now)
-        const bars = mode === 'daily' ? await provider.dailyBars(asset, rangeStart(range, today), today) : await provider.hourlyBars(asset, day)
-        const assetRows = bars.map((b) => toRow(asset, b, provider.name, mode))
+        // stocks: the last market day in New York; crypto trades every day, and its days are UTC days
+        const crypto = isCrypto(asset, provider.name)
+        const last = crypto ? utcToday : today
+        const day = crypto ? utcToday : lastMarketDay(ctx.now)
+        const bars = mode === 'daily' ? await provider.dailyBars(asset, rangeStart(range, last), last) : await provider.hourlyBars(asset, day)
+        const assetRows = bars.map((b) => toRow(asset, b, provider.name, mode, crypto))
         rows.push(...assetRows)
         if (mode === 'hourly') hourlyForCache.set(asset.symbol, assetRows)
       } catch (error) {
@@ -163,11 +166,14 @@ async function latestBatch(ctx: JobContext, sources: PriceSources, batch: readon
   latestForCache.push(...rows)
 }
 
-function toRow(asset: Asset, bar: Bar, source: string, mode: 'daily' | 'hourly'): BarRow {
+/** CoinGecko's bars are of UTC days; the mock keeps New York days for every asset, as before. */
+const isCrypto = (asset: Asset, provider: string) => asset.assetClass === 'crypto' && provider === 'coingecko'
+
+function toRow(asset: Asset, bar: Bar, source: string, mode: 'daily' | 'hourly', utcDays: boolean): BarRow {
   return {
     symbol: asset.symbol,
     ts: mode === 'hourly' ? new Date(bar.t).toISOString() : null,
-    date: marketDate(bar.t),
+    date: utcDays ? new Date(bar.t).toISOString().slice(0, 10) : marketDate(bar.t),
     open: bar.open,
     high: bar.high,
     low: bar.low,

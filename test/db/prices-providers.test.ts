@@ -8,8 +8,9 @@ import { runJob } from '../../src/engine/runner.js'
 import { resolveAssets } from '../../src/prices/assets.js'
 import backfillMax from '../../jobs/prices/backfill_prices_max.js'
 import historical from '../../jobs/prices/ingest_prices_historical.js'
+import hourly from '../../jobs/prices/ingest_prices_hourly.js'
 import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
-import { startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
+import { fakeCoinPrice, startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
 import { ledgerRows, runEnvFor } from '../helpers/run-env.js'
 
 // Providers' real answers (issue #18): case-sensitive tickers, hosts, rate limits, error bodies,
@@ -82,6 +83,57 @@ describe('prices: CoinGecko’s Demo key and its 365 days', () => {
       expect(rows[0]!.n).toBeGreaterThan(360)
     } finally {
       fake.coingeckoHistoryFrom = undefined
+    }
+  })
+})
+
+describe('prices: crypto bars are UTC days', () => {
+  const SUNDAY_BACKFILL = new Date('2025-01-19T07:00:00Z') // 02:00 in New York
+  const bars = async () =>
+    (await sql<{ date: string; open: string; high: string; low: string; close: string }>`
+      select date::text, open::text, high::text, low::text, close::text from price_bars_daily where symbol = 'BTC' order by date`.execute(db.db)).rows
+
+  it('files CoinGecko’s 00:00 UTC point of day D under D, and a weekly MAX and a weekday 1Y run agree on every bar they share', async () => {
+    fake.coingeckoNow = AFTER_CLOSE.getTime()
+    try {
+      const year = await runJob(env(AFTER_CLOSE), { job: job(historical, 'ingest_prices_historical'), parameters: { range: '1Y', symbols: ['BTC'] } })
+      expect(year.status, year.message).toBe('SUCCESS')
+      const fromYear = await bars()
+      expect(fromYear.at(-1)!.date).toBe('2025-01-15')
+      const tenth = fromYear.find((b) => b.date === '2025-01-10')!
+      const price = String(fakeCoinPrice('bitcoin', Date.parse('2025-01-10T00:00:00Z') / 1000))
+      expect(Number(tenth.close)).toBe(Number(price))
+      // today's bar is today's 00:00 price, not the "now" point the answer ends with
+      expect(Number(fromYear.at(-1)!.close)).toBe(fakeCoinPrice('bitcoin', Date.parse('2025-01-15T00:00:00Z') / 1000))
+
+      await db.exec('truncate price_bars_daily')
+      fake.coingeckoNow = SUNDAY_BACKFILL.getTime()
+      const max = await runJob(env(SUNDAY_BACKFILL), { job: job(backfillMax, 'backfill_prices_max'), parameters: { symbols: ['BTC'] } })
+      expect(max.status, max.message).toBe('SUCCESS')
+      const fromMax = new Map((await bars()).map((b) => [b.date, b]))
+      for (const bar of fromYear) expect(fromMax.get(bar.date), bar.date).toEqual(bar)
+
+      // and a 7D run (hourly points, were it asked for 7 days) gives the same bars again
+      const week = await runJob(env(AFTER_CLOSE), { job: job(historical, 'ingest_prices_historical'), parameters: { range: '7D', symbols: ['BTC'] } })
+      expect(week.result).toMatchObject({ rowsInserted: 0, rowsUpdated: 0 })
+    } finally {
+      fake.coingeckoNow = undefined
+    }
+  })
+
+  it('builds hourly crypto bars of the UTC day from 5-minutely points, each hour with its own high and low', async () => {
+    const noon = new Date('2025-01-15T17:10:00Z') // 12:10 in New York
+    fake.coingeckoNow = noon.getTime()
+    try {
+      const outcome = await runJob(env(noon), { job: job(hourly, 'ingest_prices_hourly'), parameters: { symbols: ['BTC'] } })
+      expect(outcome.status, outcome.message).toBe('SUCCESS')
+      const { rows } = await sql<{ ts: Date; date: string; open: string; high: string; low: string; close: string }>`
+        select ts, date::text, open::text, high::text, low::text, close::text from price_bars_hourly where symbol = 'BTC' order by ts`.execute(db.db)
+      expect(rows.map((r) => r.ts.toISOString().slice(11, 13))).toEqual(Array.from({ length: 18 }, (_, h) => String(h).padStart(2, '0')))
+      expect(new Set(rows.map((r) => r.date))).toEqual(new Set(['2025-01-15']))
+      expect(Number(rows[3]!.high)).toBeGreaterThan(Number(rows[3]!.low))
+    } finally {
+      fake.coingeckoNow = undefined
     }
   })
 })

@@ -35,6 +35,8 @@ export interface FakeProviders {
    * 401 error_code 10012, as CoinGecko does past 365 days. Undefined: no horizon.
    */
   coingeckoHistoryFrom: number | undefined
+  /** CoinGecko's "now" (Unix ms) for the last point of a range that reaches it; default the real clock. */
+  coingeckoNow: number | undefined
   close(): Promise<void>
 }
 
@@ -60,7 +62,7 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     return state / 2 ** 31
   }
   let url = ''
-  const fake = { coingeckoHistoryFrom: undefined as number | undefined }
+  const fake = { coingeckoHistoryFrom: undefined as number | undefined, coingeckoNow: undefined as number | undefined }
 
   const server = http.createServer((req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://fake')
@@ -145,17 +147,22 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     return { status: 200, body: { ticker, queryCount: 1, resultsCount: 1, adjusted: true, results: [{ T: ticker, ...bar }], status: 'OK', request_id: 'r', count: 1 } }
   }
 
+  /**
+   * market_chart/range as CoinGecko grades it by the span asked: 5-minutely points within a day,
+   * hourly up to 90 days (both a few seconds past the mark, as the real ones are), one point a
+   * day at 00:00 UTC beyond, plus a last "now" point when the range reaches the present.
+   */
   function coingeckoRange(id: string, fromS: number, toS: number): FakeResponse {
     const bad = special(id)
     if (bad) return bad
-    const step = toS - fromS > 90 * 86_400 ? 86_400 : 3600
-    const prices: Array<[number, number]> = []
-    const volumes: Array<[number, number]> = []
-    for (let s = Math.ceil(fromS / step) * step; s <= toS; s += step) {
-      const price = fakeCoinPrice(id, s)
-      prices.push([s * 1000, price])
-      volumes.push([s * 1000, price * 1_000])
-    }
+    const span = toS - fromS
+    const [step, offset] = span <= 86_400 ? [300, 7] : span <= 90 * 86_400 ? [3600, 23] : [86_400, 0]
+    const times: number[] = []
+    for (let s = Math.ceil((fromS - offset) / step) * step + offset; s <= toS; s += step) if (s >= fromS) times.push(s)
+    const nowS = Math.floor((fake.coingeckoNow ?? Date.now()) / 1000)
+    if (toS >= nowS && times.at(-1) !== nowS && nowS >= fromS) times.push(nowS)
+    const prices = times.map((s): [number, number] => [s * 1000, fakeCoinPrice(id, s)])
+    const volumes = prices.map(([t, p]): [number, number] => [t, p * 1_000])
     return { status: 200, body: { prices, market_caps: prices.map(([t, p]) => [t, p * 19_000_000]), total_volumes: volumes } }
   }
 
@@ -231,7 +238,8 @@ export function hourlyBars(ticker: string, day: string): Array<Record<string, nu
 
 export function fakeCoinPrice(id: string, unixSeconds: number): number {
   const base = id === 'bitcoin' ? 60_000 : 1000 + (hashOf(id) % 3000)
-  return round(base + (Math.floor(unixSeconds / 3600) % 48) * 3.25)
+  // moves by the hour over two days, and by the 5 minutes within the hour
+  return round(base + (Math.floor(unixSeconds / 3600) % 48) * 3.25 + (Math.floor(unixSeconds / 300) % 12) * 0.5)
 }
 
 const round = (n: number) => Math.round(n * 10_000) / 10_000
