@@ -38,3 +38,12 @@ export function planLimits(provider: ProviderName, plan: string | undefined): Pa
   if (!limits) throw new EtlError('BAD_INPUT', `${VARIABLE[provider]} '${plan}' is not one of ${Object.keys(presets).join(' ')}`)
   return limits
 }
+
+/** Years of history each Polygon plan serves (Basic 2, Starter 5, Developer 10, Advanced 20+). */
+export const POLYGON_HISTORY_YEARS: Record<keyof (typeof PLANS)['polygon'], number> = { free: 2, starter: 5, developer: 10, advanced: 20 }
+
+/** The plan's name as planLimits reads it. */
+export function planName(provider: ProviderName, plan: string | undefined): string {
+  planLimits(provider, plan)
+  return (plan ?? DEFAULT_PLANS[provider]).trim().toLowerCase()
+}

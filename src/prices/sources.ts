@@ -4,7 +4,7 @@ import { createHttpClient, type Clock, type HttpClient, type HttpLimits } from '
 import type { Logger } from '../log.js'
 import { coingeckoProvider } from './coingecko.js'
 import { mockProvider } from './mock.js'
-import { planLimits } from './plans.js'
+import { planLimits, planName, POLYGON_HISTORY_YEARS } from './plans.js'
 import { polygonProvider } from './polygon.js'
 import type { Asset, PriceProvider, ProviderName } from './types.js'
 
@@ -65,7 +65,8 @@ export function openPriceSources(config: Config, options: PriceSourceOptions): P
         lookup: options.lookup,
       })
       clients.push(http)
-      provider = polygonProvider(http, { now: options.now, warn: options.warn })
+      const plan = planName('polygon', config.polygon.plan) as keyof typeof POLYGON_HISTORY_YEARS
+      provider = polygonProvider(http, { now: options.now, warn: options.warn, plan, historyYears: POLYGON_HISTORY_YEARS[plan] })
     } else {
       const { apiKey, baseUrl } = config.coingecko
       const header = /pro-api\./.test(baseUrl) ? 'x-cg-pro-api-key' : 'x-cg-demo-api-key'

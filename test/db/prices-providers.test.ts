@@ -137,3 +137,39 @@ describe('prices: crypto bars are UTC days', () => {
     }
   })
 })
+
+describe('prices: Polygon’s free plan keeps 2 years', () => {
+  // one page per answer: a MAX window in pages of 10 would be hundreds of requests
+  let whole: FakeProviders
+  let wholeConfig: Config
+  beforeAll(async () => {
+    whole = await startFakeProviders()
+    whole.polygonHistoryFrom = Date.parse('2023-01-15T05:00:00Z')
+    wholeConfig = loadConfig({ ...tw.env, POLYGON_BASE_URL: whole.url, POLYGON_API_KEY: 'pk' })
+  })
+  afterAll(async () => {
+    await whole?.close()
+  })
+  it('says in the ledger row which symbols were cut to 2 years, and why, when a MAX backfill gets fewer bars', async () => {
+    {
+      const outcome = await runJob(env(AFTER_CLOSE, wholeConfig), { job: job(backfillMax, 'backfill_prices_max'), parameters: { symbols: ['AAPL', 'KIMpL'] } })
+      expect(outcome.status, outcome.message).toBe('SUCCESS')
+      const [run] = await ledgerRows(db, 'backfill_prices_max')
+      expect(run!.error_message).toBe(
+        "warning: AAPL (Polygon's free plan serves 2 years of history: bars from 2023-01-17, not 2000-01-01); KIMpL (Polygon's free plan serves 2 years of history: bars from 2023-01-17, not 2000-01-01)",
+      )
+    }
+  })
+
+  it('names the plan, not a bare 403, when a window lies wholly before what the plan keeps', async () => {
+    {
+      // a run on a day two years back: its 7 days are all before the horizon
+      const outcome = await runJob(env(new Date('2022-06-15T21:30:00Z'), wholeConfig), {
+        job: job(historical, 'ingest_prices_historical'),
+        parameters: { range: '7D', symbols: ['AAPL'] },
+      })
+      expect(outcome.status).toBe('FAILED')
+      expect(outcome.message).toMatch(/every symbol failed: AAPL \(Polygon's free plan does not include 2022-06-08…2022-06-15: it serves 2 years of history \(HTTP 403 NOT_AUTHORIZED: Your plan doesn't include this data timeframe\. Please upgrade your plan at https:\/\/polygon\.io\/pricing\); set POLYGON_PLAN/)
+    }
+  })
+})

@@ -35,6 +35,11 @@ export interface FakeProviders {
    * 401 error_code 10012, as CoinGecko does past 365 days. Undefined: no horizon.
    */
   coingeckoHistoryFrom: number | undefined
+  /**
+   * A Polygon plan's horizon (Unix ms; Basic keeps 2 years): aggregates before it are left out of
+   * a 200, and a window wholly before it answers 403 NOT_AUTHORIZED. Undefined: all history.
+   */
+  polygonHistoryFrom: number | undefined
   /** CoinGecko's "now" (Unix ms) for the last point of a range that reaches it; default the real clock. */
   coingeckoNow: number | undefined
   close(): Promise<void>
@@ -62,7 +67,7 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     return state / 2 ** 31
   }
   let url = ''
-  const fake = { coingeckoHistoryFrom: undefined as number | undefined, coingeckoNow: undefined as number | undefined }
+  const fake = { coingeckoHistoryFrom: undefined as number | undefined, coingeckoNow: undefined as number | undefined, polygonHistoryFrom: undefined as number | undefined }
 
   const server = http.createServer((req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://fake')
@@ -127,7 +132,11 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     if (ticker === 'EMPTY' || PREFERRED.some((p) => p !== ticker && p.toUpperCase() === ticker.toUpperCase())) {
       return { status: 200, body: { ticker, queryCount: 0, resultsCount: 0, adjusted: true, status: 'OK', request_id: 'r', count: 0 } }
     }
-    const all = span === 'day' ? dailyBars(ticker, from, to) : hourlyBars(ticker, from)
+    const horizon = fake.polygonHistoryFrom
+    if (horizon !== undefined && dayOf(to).endOf('day').toMillis() < horizon) {
+      return { status: 403, body: { status: 'NOT_AUTHORIZED', request_id: 'f0e1', message: "Your plan doesn't include this data timeframe. Please upgrade your plan at https://polygon.io/pricing" } }
+    }
+    const all = (span === 'day' ? dailyBars(ticker, from, to) : hourlyBars(ticker, from)).filter((b) => horizon === undefined || b.t! >= horizon)
     const pageSize = options.pageSize ?? 50_000
     const offset = Number(u.searchParams.get('cursor') ?? 0)
     const results = all.slice(offset, offset + pageSize)
