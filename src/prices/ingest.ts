@@ -3,6 +3,7 @@ import { cacheHourly1D, cacheLatest } from '../cache/prices.js'
 import { closeCache, openCache, tryCache } from '../cache/redis.js'
 import { lastMarketDay, marketDate, marketWindow } from '../time/market.js'
 import { resolveAssets } from './assets.js'
+import { extendedWindow, sessionOfBar } from './sessions.js'
 import { rangeStart, RANGES, type PriceRange } from './ranges.js'
 import { openPriceSources, type PriceSources, type ProviderLimits } from './sources.js'
 import { dropOldPartitions, ensurePartitions, upsertDailyBars, upsertHourlyBars, upsertLatest, type BarRow, type LatestRow } from './store.js'
@@ -18,6 +19,8 @@ export interface PricesDefinition {
   marketHoursOnly?: boolean
   /** With marketHoursOnly: still run this long after the close (the last hourly bar). */
   afterCloseMinutes?: number
+  /** With marketHoursOnly: the window is extended hours, 04:00–20:00 New York, as Polygon's hourly bars are. */
+  extendedHours?: boolean
   /** Default symbols; the command's win. Default: every active asset. */
   symbols?: string[]
   /** Assets fetched and written together. Default 50. */
@@ -47,7 +50,7 @@ export async function ingestPrices(ctx: JobContext): Promise<JobResult> {
   const def = ctx.job.definition as unknown as PricesDefinition
   const mode = def.bars ?? 'daily'
   if (def.marketHoursOnly && !ctx.force) {
-    const window = marketWindow(ctx.now, def.afterCloseMinutes ?? 0)
+    const window = def.extendedHours ? extendedWindow(ctx.now, def.afterCloseMinutes ?? 0) : marketWindow(ctx.now, def.afterCloseMinutes ?? 0)
     if (!window.open) return { skipped: `${window.reason}; --force runs it anyway` }
   }
   const symbols = (ctx.parameters.symbols as string[] | undefined) ?? def.symbols
@@ -116,7 +119,8 @@ async function barsBatch(
         // stocks: the last market day in New York; crypto trades every day, and its days are UTC days
         const crypto = isCrypto(asset, provider.name)
         const last = crypto ? utcToday : today
-        const day = crypto ? utcToday : lastMarketDay(ctx.now)
+        // in extended hours a trading day's bars start at 04:00, before its opening bell
+        const day = crypto ? utcToday : (def.extendedHours && extendedWindow(ctx.now).day) || lastMarketDay(ctx.now)
         const bars = mode === 'daily' ? await provider.dailyBars(asset, rangeStart(range, last), last) : await provider.hourlyBars(asset, day)
         const assetRows = bars.map((b) => toRow(asset, b, provider.name, mode, crypto))
         rows.push(...assetRows)
@@ -174,6 +178,7 @@ function toRow(asset: Asset, bar: Bar, source: string, mode: 'daily' | 'hourly',
     symbol: asset.symbol,
     ts: mode === 'hourly' ? new Date(bar.t).toISOString() : null,
     date: utcDays ? new Date(bar.t).toISOString().slice(0, 10) : marketDate(bar.t),
+    session: mode === 'hourly' && !utcDays ? (sessionOfBar(bar.t) ?? null) : null,
     open: bar.open,
     high: bar.high,
     low: bar.low,

@@ -5,7 +5,9 @@ import type { Database } from '../../src/db/database.js'
 import type { RegisteredJob } from '../../src/engine/job.js'
 import { validateJob } from '../../src/engine/registry.js'
 import { runJob } from '../../src/engine/runner.js'
+import { silentLogger } from '../../src/log.js'
 import { resolveAssets } from '../../src/prices/assets.js'
+import { readPrices } from '../../src/prices/read.js'
 import backfillMax from '../../jobs/prices/backfill_prices_max.js'
 import historical from '../../jobs/prices/ingest_prices_historical.js'
 import hourly from '../../jobs/prices/ingest_prices_hourly.js'
@@ -171,5 +173,37 @@ describe('prices: Polygon’s free plan keeps 2 years', () => {
       expect(outcome.status).toBe('FAILED')
       expect(outcome.message).toMatch(/every symbol failed: AAPL \(Polygon's free plan does not include 2022-06-08…2022-06-15: it serves 2 years of history \(HTTP 403 NOT_AUTHORIZED: Your plan doesn't include this data timeframe\. Please upgrade your plan at https:\/\/polygon\.io\/pricing\); set POLYGON_PLAN/)
     }
+  })
+})
+
+describe('prices: hourly bars with extended hours', () => {
+  it('stores Polygon’s 16 hourly bars of a day with their session, 7 of them regular', async () => {
+    const outcome = await runJob(env(new Date('2025-01-15T16:00:00Z')), { job: job(hourly, 'ingest_prices_hourly'), parameters: { symbols: ['AAPL'] } })
+    expect(outcome.status, outcome.message).toBe('SUCCESS')
+    const { rows } = await sql<{ session: string; n: number; first: string; last: string }>`
+      select session, count(*)::int as n, min(to_char(ts at time zone 'America/New_York', 'HH24:MI')) as first,
+        max(to_char(ts at time zone 'America/New_York', 'HH24:MI')) as last
+      from price_bars_hourly where symbol = 'AAPL' group by session order by first`.execute(db.db)
+    expect(rows).toEqual([
+      { session: 'pre', n: 5, first: '04:00', last: '08:00' },
+      { session: 'regular', n: 7, first: '09:00', last: '15:00' },
+      { session: 'post', n: 4, first: '16:00', last: '19:00' },
+    ])
+    const deps = { cache: undefined, warehouse: async () => db, now: new Date('2025-01-15T16:00:00Z'), log: silentLogger }
+    expect((await readPrices('AAPL', '1D', deps)).bars).toHaveLength(16)
+    expect((await readPrices('AAPL', '1D', deps, { regularSession: true })).bars.map((b) => b.t.slice(11, 13))).toEqual(['14', '15', '16', '17', '18', '19', '20'])
+  })
+
+  it('runs from 04:00 to 21:00 New York on a trading day, so the 20:30 run collects the 19:00 bar', async () => {
+    const late = await runJob(env(new Date('2025-01-16T01:30:00Z')), { job: job(hourly, 'ingest_prices_hourly'), parameters: { symbols: ['AAPL'] } })
+    expect(late.status, late.message).toBe('SUCCESS')
+    const { rows } = await sql<{ last: string }>`select max(to_char(ts at time zone 'America/New_York', 'HH24:MI')) as last from price_bars_hourly`.execute(db.db)
+    expect(rows[0]!.last).toBe('19:00')
+    const early = await runJob(env(new Date('2025-01-15T09:30:00Z')), { job: job(hourly, 'ingest_prices_hourly'), parameters: { symbols: ['AAPL'] } })
+    expect(early.status, early.message).toBe('SUCCESS') // 04:30: the pre-market bar of today
+    const skipped = await runJob(env(new Date('2025-01-16T02:05:00Z')), { job: job(hourly, 'ingest_prices_hourly'), parameters: { symbols: ['AAPL'] } })
+    expect(skipped.status).toBe('SKIPPED')
+    expect(skipped.message).toMatch(/^after extended hours \(2025-01-15: they close at 20:00 New York\)/)
+    expect(hourly.schedule).toBe('30 4-20 * * 1-5')
   })
 })

@@ -162,7 +162,7 @@ describe('prices: market hours', () => {
   it('ingests the market day’s hourly bars in the session, and again within the hour after the close', async () => {
     const outcome = await runJob(env(IN_SESSION), { job: job(hourly, 'ingest_prices_hourly'), parameters: { symbols: ['AAPL'] } })
     expect(outcome.status).toBe('SUCCESS')
-    expect(await count('price_bars_hourly', 'AAPL')).toBe(7)
+    expect(await count('price_bars_hourly', 'AAPL')).toBe(16) // extended hours, 04:00–19:00
     const late = await runJob(env(new Date('2025-01-15T21:20:00Z')), { job: job(hourly, 'ingest_prices_hourly'), parameters: { symbols: ['AAPL'] } })
     expect(late.status).toBe('SUCCESS')
     expect(late.result).toMatchObject({ rowsInserted: 0, rowsUpdated: 0 })

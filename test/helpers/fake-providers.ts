@@ -233,12 +233,12 @@ export function dailyBars(ticker: string, from: string, to: string): Array<Recor
   return out
 }
 
-/** Polygon hourly aggregates of one day, 09:00 to 15:00 New York. */
+/** Polygon hourly aggregates of one day with extended hours: 04:00 to 19:00 New York, 16 bars. */
 export function hourlyBars(ticker: string, day: string): Array<Record<string, number>> {
   const d = dayOf(day)
   if (!isTradingDay(d.toISODate()!)) return []
   const base = 50 + (hashOf(ticker) % 400)
-  return [9, 10, 11, 12, 13, 14, 15].map((hour) => {
+  return Array.from({ length: 16 }, (_, i) => i + 4).map((hour) => {
     const o = round(base + hour / 10)
     const c = round(o + 0.05)
     return { o, h: round(c + 0.1), l: round(o - 0.1), c, v: 10_000 + hour, vw: round((o + c) / 2), n: 100 + hour, t: d.set({ hour }).toMillis() }

@@ -28,13 +28,13 @@ export async function ingest(jobName: string, parameters: { range?: string; symb
 }
 
 /** `etl prices show SYMBOL [--range R] [--json]`: the read path, cache first for 1D. */
-export async function show(symbol: string, options: { range: string; json?: boolean }, command: Command): Promise<void> {
+export async function show(symbol: string, options: { range: string; json?: boolean; regularSession?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
     const cache = await openCache(ctx.config, ctx.log)
     try {
       const deps = { cache, warehouse: () => ctx.connections.warehouse(), now: ctx.now(), log: ctx.log }
       const name = symbol.trim()
-      const { source, bars } = await readPrices(name, options.range as ShowRange, deps)
+      const { source, bars } = await readPrices(name, options.range as ShowRange, deps, { regularSession: options.regularSession })
       if (options.json) {
         print(JSON.stringify(bars))
         return
