@@ -151,7 +151,9 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
         const message = redact(errorText(error))
         log.error({ runId, err: env.config.debug ? error : undefined }, `failed: ${message}`)
         try {
-          await finishRun(session.db, runId, 'FAILED', {}, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
+          // a job that failed unit by unit (every symbol) still names each unit in the row
+          const failedUnits = (error as { failedUnits?: JobResult['failedUnits'] } | undefined)?.failedUnits
+          await finishRun(session.db, runId, 'FAILED', { failedUnits }, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
         } catch (lost) {
           // the warehouse went away mid-run: nothing was committed, and the RUNNING row left
           // behind is taken over by the next run once the server is back

@@ -81,7 +81,7 @@ export async function ingestPrices(ctx: JobContext): Promise<JobResult> {
     await sources.close()
   }
   if (tally.failed.length === assets.length) {
-    throw new Error(`every symbol failed: ${tally.failed.map((f) => `${f.unit} (${f.error})`).join('; ')}`)
+    throw Object.assign(new Error(`every symbol failed: ${tally.failed.map((f) => `${f.unit} (${f.error})`).join('; ')}`), { failedUnits: tally.failed })
   }
   if (def.retention && mode !== 'latest') {
     const table = mode === 'daily' ? 'price_bars_daily' : 'price_bars_hourly'

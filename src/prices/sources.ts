@@ -1,6 +1,6 @@
 import type { LookupFunction } from 'node:net'
 import type { Config } from '../config.js'
-import { createHttpClient, type Clock, type HttpClient, type HttpLimits } from '../io/http.js'
+import { createHttpClient, HttpError, type Clock, type HttpClient, type HttpLimits } from '../io/http.js'
 import type { Logger } from '../log.js'
 import { coingeckoProvider } from './coingecko.js'
 import { mockProvider } from './mock.js'
@@ -67,6 +67,8 @@ export function openPriceSources(config: Config, options: PriceSourceOptions): P
       clients.push(http)
       const plan = planName('polygon', config.polygon.plan) as keyof typeof POLYGON_HISTORY_YEARS
       provider = polygonProvider(http, { now: options.now, warn: options.warn, plan, historyYears: POLYGON_HISTORY_YEARS[plan] })
+      // Polygon answers nothing without a key: say what to do instead of asking
+      if (!apiKey) provider = refusing(provider, 'no POLYGON_API_KEY: set POLYGON_API_KEY, or USE_MOCK_DATA=1 for the built-in provider')
     } else {
       const { apiKey, baseUrl } = config.coingecko
       const header = /pro-api\./.test(baseUrl) ? 'x-cg-pro-api-key' : 'x-cg-demo-api-key'
@@ -80,6 +82,8 @@ export function openPriceSources(config: Config, options: PriceSourceOptions): P
       })
       clients.push(http)
       provider = coingeckoProvider(http, { now: options.now, warn: options.warn })
+      // CoinGecko answers without a key too, but when it cannot be reached the user needs the way out
+      if (!apiKey) provider = hinting(provider, 'no COINGECKO_API_KEY: set COINGECKO_API_KEY, or USE_MOCK_DATA=1 for the built-in provider')
     }
     opened.set(name, provider)
     return provider
@@ -92,5 +96,35 @@ export function openPriceSources(config: Config, options: PriceSourceOptions): P
       for (const provider of [...opened.values()].reverse()) await provider.close().catch(() => {})
       opened.clear()
     },
+  }
+}
+
+/** A provider whose every call fails with `reason`, naming what to set. */
+function refusing(provider: PriceProvider, reason: string): PriceProvider {
+  const fail = async (): Promise<never> => {
+    throw new Error(reason)
+  }
+  return {
+    name: provider.name,
+    dailyBars: fail,
+    hourlyBars: fail,
+    latest: async (assets) => new Map(assets.map((a) => [a.symbol, new Error(reason)])),
+    close: () => provider.close(),
+  }
+}
+
+/** A provider whose failures without an answer (no network) end with `hint`. */
+function hinting(provider: PriceProvider, hint: string): PriceProvider {
+  const unreachable = (error: unknown) => error instanceof HttpError && error.status === undefined
+  const wrap = (error: unknown): Error => (unreachable(error) ? new Error(`${(error as Error).message}; ${hint}`, { cause: error }) : (error as Error))
+  return {
+    name: provider.name,
+    dailyBars: (...args) => provider.dailyBars(...args).catch((e: unknown) => Promise.reject(wrap(e))),
+    hourlyBars: (...args) => provider.hourlyBars(...args).catch((e: unknown) => Promise.reject(wrap(e))),
+    async latest(assets) {
+      const quotes = await provider.latest(assets)
+      return new Map([...quotes].map(([symbol, q]) => [symbol, q instanceof Error ? wrap(q) : q]))
+    },
+    close: () => provider.close(),
   }
 }

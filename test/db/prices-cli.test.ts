@@ -69,6 +69,28 @@ describe('etl prices as a subprocess', () => {
     expect(errorLines(coingecko.stderr)).toEqual(["etl: COINGECKO_PLAN 'free' is not one of demo analyst lite pro"])
   })
 
+  it('with no key and no network, says what to do, and names every symbol in failed_units', async () => {
+    // nothing listens on port 9 of 127.0.0.1: no network for either provider
+    const offline = { ...tw.env, POLYGON_BASE_URL: 'http://127.0.0.1:9', COINGECKO_BASE_URL: 'http://127.0.0.1:9', COINGECKO_PLAN: 'pro' }
+    const { code, stdout, stderr } = await etl(['prices', 'historical', '7D', 'AAPL', 'MSFT'], offline)
+    expect(code).toBe(1)
+    expect(stdout + stderr).toContain('set POLYGON_API_KEY, or USE_MOCK_DATA=1 for the built-in provider')
+    const [run] = JSON.parse((await etl(['status', '--json', '--job', 'ingest_prices_historical', '--limit', '1'], mock())).stdout)
+    expect(run).toMatchObject({ status: 'FAILED' })
+    expect([...run.failed_units].sort((a: { unit: string }, b: { unit: string }) => a.unit.localeCompare(b.unit))).toEqual([
+      { unit: 'AAPL', error: 'no POLYGON_API_KEY: set POLYGON_API_KEY, or USE_MOCK_DATA=1 for the built-in provider' },
+      { unit: 'MSFT', error: 'no POLYGON_API_KEY: set POLYGON_API_KEY, or USE_MOCK_DATA=1 for the built-in provider' },
+    ])
+  })
+
+  it('after `historical`, `prices show` names the command that fetches the range it shows', async () => {
+    const shown = await etl(['prices', 'show', 'ZZZ'], mock())
+    expect(shown.stdout).toContain("no hourly (1D) bars of ZZZ in the warehouse; 'etl prices hourly ZZZ' fetches them")
+    expect(shown.stdout).not.toContain('etl prices historical')
+    const year = await etl(['prices', 'show', 'ZZZ', '--range', '1Y'], mock())
+    expect(year.stdout).toContain("no 1Y daily bars of ZZZ in the warehouse; 'etl prices historical 1Y ZZZ' fetches them")
+  })
+
   it('says what the cache commands need when REDIS_URL is unset (exit 3)', async () => {
     const { code, stderr } = await etl(['cache', 'stats'], mock())
     expect(code).toBe(3)

@@ -5,7 +5,8 @@ import { createHttpClient, type Clock, type HttpClientOptions, type HttpLimits }
 import { planLimits } from '../../src/prices/plans.js'
 import { coingeckoProvider } from '../../src/prices/coingecko.js'
 import { polygonProvider } from '../../src/prices/polygon.js'
-import { POLYGON_HOSTS } from '../../src/prices/sources.js'
+import { loadConfig } from '../../src/config.js'
+import { openPriceSources, POLYGON_HOSTS } from '../../src/prices/sources.js'
 import type { Asset } from '../../src/prices/types.js'
 import { coingeckoRateLimited, polygonRateLimited, startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
 
@@ -172,6 +173,24 @@ describe('providers’ error bodies', () => {
       expect((quotes.get('NOPE') as Error).message).toMatch(/HTTP 403: NOT_AUTHORIZED You are not entitled to this data\. Please upgrade your plan at https:\/\/polygon\.io\/pricing$/)
     } finally {
       await provider.close()
+    }
+  })
+})
+
+describe('no key and no network', () => {
+  it('tells how to go on: the key to set, or USE_MOCK_DATA=1', async () => {
+    const config = loadConfig({ POLYGON_BASE_URL: 'http://127.0.0.1:9', COINGECKO_BASE_URL: 'http://127.0.0.1:9', COINGECKO_PLAN: 'pro' })
+    const sources = openPriceSources(config, { now: () => new Date('2025-01-15T21:30:00Z'), limits: { coingecko: { ...fast, retries: 0 } } })
+    const btc: Asset = { symbol: 'BTC', assetClass: 'crypto', provider: 'coingecko', coingeckoId: 'bitcoin' }
+    try {
+      await expect(sources.providerFor(stock('AAPL')).dailyBars(stock('AAPL'), '2025-01-08', '2025-01-15')).rejects.toThrow(
+        'no POLYGON_API_KEY: set POLYGON_API_KEY, or USE_MOCK_DATA=1 for the built-in provider',
+      )
+      await expect(sources.providerFor(btc).dailyBars(btc, '2025-01-08', '2025-01-15')).rejects.toThrow(
+        /ECONNREFUSED.*; no COINGECKO_API_KEY: set COINGECKO_API_KEY, or USE_MOCK_DATA=1 for the built-in provider$/,
+      )
+    } finally {
+      await sources.close()
     }
   })
 })

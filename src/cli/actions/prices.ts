@@ -45,7 +45,12 @@ export async function show(symbol: string, options: { range: string; json?: bool
         print(`${name} ${latest.price}${change} as of ${latest.asOf} (${latest.source}, from the ${latest.from})`)
       }
       if (bars.length === 0) {
-        print(`no ${options.range} bars of ${name} in the warehouse; 'etl prices historical' or 'etl prices hourly' fetch them`)
+        // the command that fetches what was asked: 1D is hourly bars, every other range daily ones
+        print(
+          options.range === '1D'
+            ? `no hourly (1D) bars of ${name} in the warehouse; 'etl prices hourly ${name}' fetches them (in market hours, or with --force); daily bars show with --range 7D`
+            : `no ${options.range} daily bars of ${name} in the warehouse; 'etl prices historical ${options.range} ${name}' fetches them`,
+        )
         return
       }
       print(table(['t', 'open', 'high', 'low', 'close', 'volume'], bars.map((b) => [b.t, b.open, b.high, b.low, b.close, b.volume])))
