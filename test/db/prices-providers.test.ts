@@ -3,7 +3,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig, type Config } from '../../src/config.js'
 import type { Database } from '../../src/db/database.js'
 import type { RegisteredJob } from '../../src/engine/job.js'
-import { validateJob } from '../../src/engine/registry.js'
 import { runJob } from '../../src/engine/runner.js'
 import { silentLogger } from '../../src/log.js'
 import { resolveAssets } from '../../src/prices/assets.js'
@@ -11,12 +10,14 @@ import { readPrices } from '../../src/prices/read.js'
 import backfillMax from '../../jobs/prices/backfill_prices_max.js'
 import historical from '../../jobs/prices/ingest_prices_historical.js'
 import hourly from '../../jobs/prices/ingest_prices_hourly.js'
-import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
+import type { TestWarehouse } from '../helpers/db.js'
 import { fakeCoinPrice, startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
-import { ledgerRows, runEnvFor } from '../helpers/run-env.js'
+import { openPricesWarehouse, type PricesWarehouse } from '../helpers/prices-warehouse.js'
+import { ledgerRows } from '../helpers/run-env.js'
 
 // Providers' real answers (issue #18): case-sensitive tickers, hosts, rate limits, error bodies,
 // CoinGecko's granularity and UTC days, Polygon's plan limits and sessions.
+let w: PricesWarehouse
 let tw: TestWarehouse
 let db: Database
 let source: Database
@@ -24,34 +25,21 @@ let fake: FakeProviders
 let config: Config
 
 const AFTER_CLOSE = new Date('2025-01-15T21:30:00Z')
-const fast = { minIntervalMs: 0, backoffMs: 10, maxBackoffMs: 50, timeoutMs: 300, retries: 2 }
 
 beforeAll(async () => {
-  tw = await createTestWarehouse()
-  db = await tw.open()
-  source = tw.kind === 'postgres' ? db : await tw.openSource()
-  await source.exec(`
-    create table if not exists assets (symbol text primary key, asset_class text not null, provider text not null, coingecko_id text, active boolean not null default true);
-    insert into assets values ('AAPL', 'stock', 'polygon', null, true), ('KIMpL', 'stock', 'polygon', null, true),
-      ('BTC', 'crypto', 'coingecko', 'bitcoin', true)`)
-  fake = await startFakeProviders({ pageSize: 10 })
-  config = loadConfig({ ...tw.env, POLYGON_BASE_URL: fake.url, COINGECKO_BASE_URL: fake.url, POLYGON_API_KEY: 'pk-secret-4242', COINGECKO_API_KEY: 'cg-secret-4242' })
+  w = await openPricesWarehouse(`('AAPL', 'stock', 'polygon', null, true), ('KIMpL', 'stock', 'polygon', null, true),
+    ('BTC', 'crypto', 'coingecko', 'bitcoin', true)`)
+  ;({ tw, db, source, fake, config } = w)
 })
-
 afterAll(async () => {
-  await fake?.close()
-  if (source !== db) await source?.close()
-  await db?.close()
-  await tw?.drop()
+  await w?.close()
 })
-
 beforeEach(async () => {
-  await db.exec('truncate etl_job_runs; truncate price_bars_daily; truncate price_bars_hourly; truncate latest_prices')
+  await w.truncate()
 })
 
-const job = (definition: object, name: string, extra: object = {}): RegisteredJob =>
-  validateJob({ ...definition, ...extra, limits: { polygon: fast, coingecko: fast } }, `jobs/prices/${name}.ts`)
-const env = (now: Date, cfg = config) => runEnvFor(db, cfg, () => now, source)
+const job = (definition: object, name: string, extra: object = {}): RegisteredJob => w.job(definition, name, extra)
+const env = (now: Date, cfg = config) => w.env(now, cfg)
 const symbols = async (table: string) =>
   (await sql<{ symbol: string }>`select distinct symbol from ${sql.table(table)} order by symbol`.execute(db.db)).rows.map((r) => r.symbol)
 
