@@ -6,7 +6,12 @@ import { isTradingDay, MARKET_ZONE } from '../../src/time/market.js'
 /**
  * A real HTTP server on 127.0.0.1 that speaks the parts of Polygon's and CoinGecko's APIs that
  * nightshift uses, in their JSON shapes, with the faults real APIs have: 429 with Retry-After,
- * 500s, a request that hangs, `next_url` pages, empty tickers and malformed bodies.
+ * 500s, a request that hangs, `next_url` pages, empty tickers and malformed bodies. And as the
+ * providers really answer: Polygon's bare 429 (no rate-limit headers), case-sensitive tickers
+ * (KIMpL), hourly bars with extended hours (04:00–19:00 New York), `next_url` on api.massive.com,
+ * a plan's history horizon (fewer bars, or 403 NOT_AUTHORIZED); CoinGecko's points graded by
+ * span (5-minutely, hourly, daily at 00:00 UTC plus "now"), its x-ratelimit-reset 429 and its
+ * 401 error_code 10012 past a Demo key's 365 days. The values are this file's own.
  *
  * Tickers with special behaviour: EMPTY (resultsCount 0), BROKEN (malformed JSON), MISSING (404),
  * HANG (never answers), DOWN (always 500). CoinGecko ids: the same names in lower case.
