@@ -338,6 +338,7 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
  */
 export class RateGate {
   #nextSlot = 0
+  #pausedUntil = 0
   #active = 0
   readonly #waiting: Array<() => void> = []
 
@@ -354,6 +355,8 @@ export class RateGate {
     const slot = Math.max(now, this.#nextSlot)
     this.#nextSlot = slot + this.intervalMs
     if (slot > now) await this.clock.sleep(slot - now)
+    // a 429 that came while this one waited for its slot holds it too
+    for (let t = this.clock.now(); t < this.#pausedUntil; t = this.clock.now()) await this.clock.sleep(this.#pausedUntil - t)
     let released = false
     return () => {
       if (released) return
@@ -366,6 +369,7 @@ export class RateGate {
 
   /** No request starts before `ms` from now (a 429's Retry-After). */
   pauseFor(ms: number): void {
-    this.#nextSlot = Math.max(this.#nextSlot, this.clock.now() + ms)
+    this.#pausedUntil = Math.max(this.#pausedUntil, this.clock.now() + ms)
+    this.#nextSlot = Math.max(this.#nextSlot, this.#pausedUntil)
   }
 }

@@ -1,7 +1,7 @@
 import dns from 'node:dns'
 import type { LookupFunction } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createHttpClient, type Clock, type HttpClientOptions, type HttpLimits } from '../../src/io/http.js'
+import { createHttpClient, RateGate, type Clock, type HttpClientOptions, type HttpLimits } from '../../src/io/http.js'
 import { planLimits } from '../../src/prices/plans.js'
 import { coingeckoProvider } from '../../src/prices/coingecko.js'
 import { polygonProvider } from '../../src/prices/polygon.js'
@@ -99,6 +99,17 @@ describe('429 without Retry-After, and the plans’ pacing', () => {
     } finally {
       await http.close()
     }
+  })
+
+  it('holds a request that was already waiting for its slot when the 429 came', async () => {
+    const { clock, at } = virtualClock()
+    const gate = new RateGate(1000, 4, clock)
+    const t0 = at()
+    ;(await gate.acquire())()
+    const waiting = gate.acquire() // its slot is at t0 + 1 s
+    gate.pauseFor(61_000)
+    ;(await waiting)()
+    expect(at() - t0).toBeGreaterThanOrEqual(61_000)
   })
 
   it('waits until CoinGecko’s x-ratelimit-reset, or its retry-after when that is longer', async () => {
