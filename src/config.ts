@@ -24,8 +24,9 @@ export interface Config {
   readonly clockStart: Date | undefined
   readonly useMockData: boolean
   readonly adminToken: string | undefined
-  readonly polygon: { readonly apiKey: string | undefined; readonly baseUrl: string }
-  readonly coingecko: { readonly apiKey: string | undefined; readonly baseUrl: string }
+  /** `plan`: POLYGON_PLAN / COINGECKO_PLAN as given; src/prices/plans.ts checks and applies it. */
+  readonly polygon: { readonly apiKey: string | undefined; readonly baseUrl: string; readonly plan: string | undefined }
+  readonly coingecko: { readonly apiKey: string | undefined; readonly baseUrl: string; readonly plan: string | undefined }
   /** How long the retention job keeps ledger rows nothing needs (ETL_LEDGER_RETENTION); null: for ever. */
   readonly ledgerRetention: string | null
 }
@@ -83,6 +84,8 @@ const EnvSchema = z.object({
   ETL_LEDGER_RETENTION: optionalString.refine((v) => v === undefined || LEDGER_RETENTION.test(v), {
     message: "must be an interval such as '6 months', '180 days' or '1 year', or off",
   }),
+  POLYGON_PLAN: optionalString,
+  COINGECKO_PLAN: optionalString,
 })
 
 /**
@@ -113,8 +116,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     clockStart: e.ETL_NOW ? new Date(e.ETL_NOW) : undefined,
     useMockData: e.USE_MOCK_DATA,
     adminToken: e.ETL_ADMIN_TOKEN,
-    polygon: { apiKey: e.POLYGON_API_KEY, baseUrl: e.POLYGON_BASE_URL ?? 'https://api.polygon.io' },
-    coingecko: { apiKey: e.COINGECKO_API_KEY, baseUrl: e.COINGECKO_BASE_URL ?? 'https://api.coingecko.com' },
+    polygon: { apiKey: e.POLYGON_API_KEY, baseUrl: e.POLYGON_BASE_URL ?? 'https://api.polygon.io', plan: e.POLYGON_PLAN },
+    coingecko: { apiKey: e.COINGECKO_API_KEY, baseUrl: e.COINGECKO_BASE_URL ?? 'https://api.coingecko.com', plan: e.COINGECKO_PLAN },
     ledgerRetention: e.ETL_LEDGER_RETENTION === 'off' ? null : (e.ETL_LEDGER_RETENTION ?? DEFAULT_LEDGER_RETENTION),
     ...overrides,
   }

@@ -44,7 +44,10 @@ export function registerPricesCommands(program: Command): void {
     .argument('<SYMBOL>')
     .addOption(new Option('--range <R>', SHOW_RANGES.join(' ')).argParser((v) => parseRange(v, SHOW_RANGES, '--range')).default('1D'))
     .option('--json', 'print an array of bars')
-    .action(async (symbol: string, options: { range: string; json?: boolean }, command: Command) => (await actions()).show(symbol, options, command))
+    .option('--regular-session', '1D: only the regular session’s hourly bars, not the extended hours (04:00–09:00, 16:00–20:00 New York)')
+    .action(async (symbol: string, options: { range: string; json?: boolean; regularSession?: boolean }, command: Command) =>
+      (await actions()).show(symbol, options, command),
+    )
 
   const cache = program.command('cache').description('the Redis cache: latest prices, 1D charts and metric payloads')
   cache

@@ -48,6 +48,8 @@ export interface JobResult {
   rowsUpdated?: number
   rowsDeleted?: number
   failedUnits?: Array<{ unit: string; error: string }>
+  /** Units done, but not wholly (a provider gave less history than asked): named in the ledger's error_message, the status unchanged. */
+  warnings?: Array<{ unit: string; warning: string }>
   /** The job found nothing to do (a market-hours job outside market hours): the run is recorded SKIPPED with this reason. */
   skipped?: string
   /** Runs once the run's transaction has committed (cache writes); a failure there is a warning and leaves the status as it is. */

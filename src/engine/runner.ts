@@ -176,9 +176,9 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
       committing = true
       const failed = jobResult.failedUnits ?? []
       const status: RunStatus = jobResult.skipped ? 'SKIPPED' : failed.length > 0 ? 'PARTIAL' : 'SUCCESS'
-      const message = jobResult.skipped
-        ? redact(jobResult.skipped)
-        : failed.length ? redact(`failed: ${failed.map((u) => `${u.unit} (${u.error})`).join('; ')}`) : null
+      const warned = jobResult.warnings?.length ? `warning: ${jobResult.warnings.map((w) => `${w.unit} (${w.warning})`).join('; ')}` : ''
+      const failures = failed.length ? `failed: ${failed.map((u) => `${u.unit} (${u.error})`).join('; ')}` : ''
+      const message = jobResult.skipped ? redact(jobResult.skipped) : failures || warned ? redact([failures, warned].filter(Boolean).join('; ')) : null
       await finishRun(work, runId, status, jobResult, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
       trx = undefined
       await work.commit().execute()
@@ -201,8 +201,10 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
       else if (!environment) log.error({ runId, err: env.config.debug ? error : undefined }, `failed: ${message}`)
       try {
         await rollback()
-        // the rollback ended the server transaction: this connection can write the ledger again
-        await finishRun(session.db, runId, 'FAILED', {}, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
+        // the rollback ended the server transaction: this connection can write the ledger again;
+        // a job that failed unit by unit (every symbol) still names each unit in the row
+        const failedUnits = (error as { failedUnits?: JobResult['failedUnits'] } | undefined)?.failedUnits
+        await finishRun(session.db, runId, 'FAILED', { failedUnits }, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
       } catch (lost) {
         // the warehouse went away mid-run: nothing was committed, and the RUNNING row left
         // behind is taken over by the next run once the server is back

@@ -20,8 +20,13 @@ export interface HttpLimits {
   /** First backoff; doubles with each retry, with jitter, up to maxBackoffMs. */
   backoffMs: number
   maxBackoffMs: number
-  /** A longer Retry-After than this is not waited for: the request fails instead. */
+  /** A longer Retry-After (or rate-limit reset) than this is not waited for: the request fails instead. */
   maxRetryAfterMs: number
+  /**
+   * A 429 that says neither Retry-After nor x-ratelimit-reset (Polygon sends none): wait this long,
+   * more than a per-minute window, so the window has surely turned before the next request.
+   */
+  rateLimitWindowMs: number
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
@@ -31,8 +36,17 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   retries: 4,
   backoffMs: 500,
   maxBackoffMs: 15_000,
-  maxRetryAfterMs: 60_000,
+  maxRetryAfterMs: 120_000,
+  rateLimitWindowMs: 61_000,
 }
+
+/** Time for the client and its gate; tests pass one whose sleep does not really wait. */
+export interface Clock {
+  now(): number
+  sleep(ms: number): Promise<void>
+}
+
+export const SYSTEM_CLOCK: Clock = { now: () => Date.now(), sleep: (ms) => sleep(ms) }
 
 /** A request that failed for good: its status (if any answer came) and whether retries were spent on it. */
 export class HttpError extends Error {
@@ -40,11 +54,15 @@ export class HttpError extends Error {
     message: string,
     readonly status: number | undefined,
     readonly attempts: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; body?: unknown },
   ) {
     super(message, options)
     this.name = 'HttpError'
+    this.body = options?.body
   }
+
+  /** The error answer's parsed JSON body, for a provider's own codes (CoinGecko's error_code). */
+  readonly body: unknown
 }
 
 export type Query = Record<string, string | number | boolean | undefined>
@@ -92,6 +110,7 @@ export interface HttpClientOptions {
   random?: () => number
   /** DNS lookup for the sockets; tests resolve a provider's real host names to a local server. */
   lookup?: LookupFunction
+  clock?: Clock
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
@@ -104,7 +123,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     keepAliveTimeout: 30_000,
     connect: { timeout: limits.timeoutMs, ...(options.lookup ? { lookup: options.lookup } : {}) },
   })
-  const gate = new RateGate(limits.minIntervalMs, limits.concurrency)
+  const clock = options.clock ?? SYSTEM_CLOCK
+  const gate = new RateGate(limits.minIntervalMs, limits.concurrency, clock)
   const stats: HttpStats = { requests: 0, retries: 0, failures: 0, firstStart: undefined, lastStart: undefined }
   const headers = { accept: 'application/json', 'user-agent': 'nightshift-etl', ...options.headers }
 
@@ -137,7 +157,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const what = `${options.name} GET ${redact(url.pathname + url.search)}`
     for (let attempt = 1; ; attempt++) {
       const release = await gate.acquire()
-      const now = Date.now()
+      const now = clock.now()
       stats.requests++
       stats.firstStart ??= now
       stats.lastStart = now
@@ -153,16 +173,18 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         stats.failures++
         const tries = attempt > 1 ? ` after ${attempt} attempts` : ''
         const tooLong = (outcome.retryAfterMs ?? 0) > limits.maxRetryAfterMs ? ` (Retry-After ${Math.round(outcome.retryAfterMs! / 1000)}s is longer than we wait)` : ''
-        throw new HttpError(`${outcome.message}${tries}${tooLong}`, outcome.status, attempt, { cause: outcome.cause })
+        throw new HttpError(`${outcome.message}${tries}${tooLong}`, outcome.status, attempt, { cause: outcome.cause, body: outcome.body })
       }
       stats.retries++
       const backoff = Math.min(limits.maxBackoffMs, limits.backoffMs * 2 ** (attempt - 1))
       // equal jitter: at least half the backoff, so retries of many symbols spread out
-      const delay = outcome.retryAfterMs ?? Math.round(backoff / 2 + (random() * backoff) / 2)
+      const jittered = Math.round(backoff / 2 + (random() * backoff) / 2)
+      // a 429 without a time to wait: outlast the provider's per-minute window, never try sooner
+      const delay = outcome.retryAfterMs ?? (outcome.status === 429 ? limits.rateLimitWindowMs : jittered)
       // a 429 is about the whole API key: everyone waits, not only this request
       if (outcome.status === 429) gate.pauseFor(delay)
-      options.log?.warn({ provider: options.name, attempt, delayMs: delay }, `${outcome.message}; retrying`)
-      await sleep(delay)
+      options.log?.warn({ provider: options.name, attempt, delayMs: delay }, `${outcome.message}; retrying in ${Math.round(delay / 1000)} s`)
+      await clock.sleep(delay)
     }
   }
 
@@ -192,11 +214,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         ok: false,
         retriable: true,
         status: statusCode,
-        retryAfterMs: retryAfter(response.headers['retry-after']),
-        message: `${what}: HTTP ${statusCode}${snippet(text)}`,
+        retryAfterMs: waitFor(response.headers, clock.now()),
+        message: `${what}: HTTP ${statusCode}${reasonOf(text)}`,
+        body: jsonOrUndefined(text),
       }
     }
-    if (statusCode >= 400) return { ok: false, retriable: false, status: statusCode, message: `${what}: HTTP ${statusCode}${snippet(text)}` }
+    if (statusCode >= 400) return { ok: false, retriable: false, status: statusCode, message: `${what}: HTTP ${statusCode}${reasonOf(text)}`, body: jsonOrUndefined(text) }
     try {
       return { ok: true, value: JSON.parse(text) }
     } catch (error) {
@@ -217,7 +240,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
 type Attempt =
   | { ok: true; value: unknown }
-  | { ok: false; retriable: boolean; status?: number; retryAfterMs?: number; message: string; cause?: unknown }
+  | { ok: false; retriable: boolean; status?: number; retryAfterMs?: number; message: string; cause?: unknown; body?: unknown }
 
 const RETRIABLE_ERRORS = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
@@ -242,6 +265,28 @@ function failure(error: unknown, what: string): Attempt {
   }
 }
 
+/**
+ * How long a 429 or 5xx asks us to wait: the longer of Retry-After and x-ratelimit-reset
+ * (CoinGecko's: when the window turns, as Unix seconds, seconds from now or a date), undefined
+ * when neither is there.
+ */
+export function waitFor(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
+  const waits = [retryAfter(headers['retry-after'], now), rateLimitReset(headers['x-ratelimit-reset'], now)].filter((w): w is number => w !== undefined)
+  return waits.length ? Math.max(...waits) : undefined
+}
+
+/** x-ratelimit-reset: Unix seconds (a number past 2001), seconds from now (a small one), or a date. */
+export function rateLimitReset(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim()
+  if (!value) return undefined
+  if (/^\d+(\.\d+)?$/.test(value)) {
+    const n = Number(value)
+    return Math.max(0, Math.round(n > 1e9 ? n * 1000 - now : n * 1000))
+  }
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
+}
+
 /** Retry-After in seconds or as an HTTP date; undefined when absent or unreadable. */
 export function retryAfter(header: string | string[] | undefined, now = Date.now()): number | undefined {
   const value = Array.isArray(header) ? header[0] : header
@@ -249,6 +294,31 @@ export function retryAfter(header: string | string[] | undefined, now = Date.now
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000)
   const at = Date.parse(value)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
+}
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The provider's own reason from an error body, whole: Polygon's `{ status, error | message }`,
+ * CoinGecko's `{ status: { error_code, error_message } }`, `{ error: { status: { … } } }` or
+ * `{ error: '…' }`. A body of another shape is shown cut to 160 characters.
+ */
+export function reasonOf(text: string): string {
+  const body = jsonOrUndefined(text) as Record<string, any> | undefined
+  const status = body?.status ?? body?.error?.status
+  const [code, reason] =
+    typeof status === 'object' && status !== null && typeof status.error_message === 'string'
+      ? [status.error_code, status.error_message]
+      : [typeof body?.status === 'string' && body.status !== 'ERROR' ? body.status : undefined, typeof body?.error === 'string' ? body.error : typeof body?.message === 'string' ? body.message : undefined]
+  if (typeof reason !== 'string' || !reason.trim()) return snippet(text)
+  const oneLine = redact(reason.replace(/\s+/g, ' ').trim()).slice(0, 1000)
+  return `: ${code !== undefined && code !== null ? `${code} ` : ''}${oneLine}`
 }
 
 function snippet(text: string): string {
@@ -268,21 +338,25 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
  */
 export class RateGate {
   #nextSlot = 0
+  #pausedUntil = 0
   #active = 0
   readonly #waiting: Array<() => void> = []
 
   constructor(
     readonly intervalMs: number,
     readonly concurrency: number,
+    readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
   async acquire(): Promise<() => void> {
     if (this.#active >= this.concurrency) await new Promise<void>((resolve) => this.#waiting.push(resolve))
     else this.#active++
-    const now = Date.now()
+    const now = this.clock.now()
     const slot = Math.max(now, this.#nextSlot)
     this.#nextSlot = slot + this.intervalMs
-    if (slot > now) await sleep(slot - now)
+    if (slot > now) await this.clock.sleep(slot - now)
+    // a 429 that came while this one waited for its slot holds it too
+    for (let t = this.clock.now(); t < this.#pausedUntil; t = this.clock.now()) await this.clock.sleep(this.#pausedUntil - t)
     let released = false
     return () => {
       if (released) return
@@ -295,6 +369,7 @@ export class RateGate {
 
   /** No request starts before `ms` from now (a 429's Retry-After). */
   pauseFor(ms: number): void {
-    this.#nextSlot = Math.max(this.#nextSlot, Date.now() + ms)
+    this.#pausedUntil = Math.max(this.#pausedUntil, this.clock.now() + ms)
+    this.#nextSlot = Math.max(this.#nextSlot, this.#pausedUntil)
   }
 }

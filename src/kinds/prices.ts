@@ -17,6 +17,7 @@ export const PricesSchema = z.looseObject({
   range: z.enum(RANGES).optional(),
   marketHoursOnly: z.boolean().optional(),
   afterCloseMinutes: z.number().int().min(0).max(720).optional(),
+  extendedHours: z.boolean().optional(),
   symbols: z.array(z.string().min(1)).optional(),
   batchSize: z.number().int().min(1).max(1000).optional(),
   limits: z.strictObject({ polygon: limits.optional(), coingecko: limits.optional() }).optional(),

@@ -1,25 +1,57 @@
 import { DateTime } from 'luxon'
-import type { HttpClient } from '../io/http.js'
+import { HttpError, type HttpClient } from '../io/http.js'
 import { addDays, type IsoDate } from '../time/calendar.js'
-import { MARKET_ZONE } from '../time/market.js'
-import type { Asset, Bar, PriceProvider, Quote } from './types.js'
+import type { Asset, Bar, PriceProvider, ProviderOptions, Quote } from './types.js'
 
 /** CoinGecko takes up to this many ids in one `simple/price` call. */
 export const COINGECKO_IDS_PER_CALL = 50
 
+/** error_code of a 401 for a range older than the key may see ("…within the past 365 days"). */
+const HISTORY_LIMITED = 10012
+const DEMO_HISTORY_DAYS = 365
+
+/** CoinGecko's own error code, from `{ status: { error_code } }` or `{ error: { status: { error_code } } }`. */
+export function coingeckoErrorCode(body: unknown): number | undefined {
+  const b = body as { status?: { error_code?: unknown }; error?: { status?: { error_code?: unknown } } } | undefined
+  const code = b?.status?.error_code ?? b?.error?.status?.error_code
+  return typeof code === 'number' ? code : undefined
+}
+
 /**
  * CoinGecko (crypto): `/api/v3/coins/{id}/market_chart/range` gives price points (5-minutely
- * within a day, hourly up to 90 days, daily beyond), which become OHLC bars per New York day or
- * hour; `/api/v3/simple/price` gives the latest prices of up to 50 ids per call. Volume is
- * CoinGecko's rolling 24 h volume at the bar's last point; there is no VWAP.
+ * within a day, hourly up to 90 days, daily beyond, at 00:00 UTC), which become bars of UTC days
+ * and hours: crypto trades round the clock and CoinGecko's days are UTC days.
+ * `/api/v3/simple/price` gives the latest prices of up to 50 ids per call. Volume is CoinGecko's
+ * rolling 24 h volume at the bar's last point; there is no VWAP.
  */
-export function coingeckoProvider(http: HttpClient): PriceProvider {
+export function coingeckoProvider(http: HttpClient, options: ProviderOptions = {}): PriceProvider {
+  const now = options.now ?? (() => new Date())
   const idOf = (asset: Asset): string => {
     if (!asset.coingeckoId) throw new Error(`no coingecko_id for ${asset.symbol} in assets`)
     return asset.coingeckoId
   }
 
+  /**
+   * The chart of [from, to]; a key that may not reach so far back (Demo: the past 365 days, 401
+   * error_code 10012) gets the part it may, and the run a warning saying so.
+   */
   async function chart(asset: Asset, from: Date, to: Date): Promise<{ prices: Array<[number, number]>; volumes: Array<[number, number]> }> {
+    try {
+      return await chartOf(asset, from, to)
+    } catch (error) {
+      if (!(error instanceof HttpError) || coingeckoErrorCode(error.body) !== HISTORY_LIMITED) throw error
+      // a day's margin inside the 365, against the two clocks disagreeing
+      const earliest = new Date(DateTime.fromJSDate(now(), { zone: 'UTC' }).minus({ days: DEMO_HISTORY_DAYS - 1 }).startOf('day').toMillis())
+      if (to.getTime() <= earliest.getTime()) throw error
+      options.warn?.(
+        asset.symbol,
+        `CoinGecko's key reaches back ${DEMO_HISTORY_DAYS} days only (error_code ${HISTORY_LIMITED}): bars from ${earliest.toISOString().slice(0, 10)}, not ${from.toISOString().slice(0, 10)}`,
+      )
+      return await chartOf(asset, earliest, to)
+    }
+  }
+
+  async function chartOf(asset: Asset, from: Date, to: Date): Promise<{ prices: Array<[number, number]>; volumes: Array<[number, number]> }> {
     const body = await http.getJson<Record<string, unknown>>(`/api/v3/coins/${encodeURIComponent(idOf(asset))}/market_chart/range`, {
       vs_currency: 'usd',
       from: Math.floor(from.getTime() / 1000),
@@ -31,17 +63,26 @@ export function coingeckoProvider(http: HttpClient): PriceProvider {
     return { prices: pairs(body.prices), volumes: Array.isArray(body.total_volumes) ? pairs(body.total_volumes) : [] }
   }
 
-  const nyStart = (date: IsoDate) => DateTime.fromISO(date, { zone: MARKET_ZONE }).startOf('day')
+  const utcStart = (date: IsoDate) => Date.parse(`${date}T00:00:00Z`)
+  const until = (end: number) => new Date(Math.min(end, now().getTime()))
 
   return {
     name: 'coingecko',
     async dailyBars(asset, from, to) {
-      const { prices, volumes } = await chart(asset, nyStart(from).toJSDate(), new Date(nyStart(addDays(to, 1)).toMillis() - 1000))
-      return bucket(prices, volumes, (t) => DateTime.fromMillis(t, { zone: MARKET_ZONE }).startOf('day').toMillis())
+      // always more than 90 days, so CoinGecko answers daily points whatever the range: a 7D, a 1Y
+      // and a MAX run then build every bar they share from the same points
+      const end = utcStart(addDays(to, 1)) - 1000
+      const start = Math.min(utcStart(from), end - DAILY_SPAN_MS)
+      const { prices, volumes } = await chart(asset, new Date(start), until(end))
+      return dailyFromPoints(prices, volumes).filter((b) => {
+        const day = utcDate(b.t)
+        return day >= from && day <= to
+      })
     },
     async hourlyBars(asset, date) {
-      const { prices, volumes } = await chart(asset, nyStart(date).toJSDate(), new Date(nyStart(addDays(date, 1)).toMillis() - 1000))
-      return bucket(prices, volumes, (t) => DateTime.fromMillis(t, { zone: MARKET_ZONE }).startOf('hour').toMillis())
+      // one UTC day: 5-minutely points, so each hour has a real open, high, low and close
+      const { prices, volumes } = await chart(asset, new Date(utcStart(date)), until(utcStart(addDays(date, 1)) - 1000))
+      return bucket(prices, volumes, (t) => t - (t % HOUR_MS))
     },
     async latest(assets) {
       const out = new Map<string, Quote | Error>()
@@ -92,7 +133,39 @@ function pairs(value: unknown[]): Array<[number, number]> {
   )
 }
 
-/** Price points → OHLC bars per bucket (a New York day or hour), in time order. */
+const HOUR_MS = 3_600_000
+const DAY_MS = 86_400_000
+/** Past 90 days CoinGecko's market_chart/range gives one point a day, at 00:00 UTC. */
+const DAILY_SPAN_MS = 92 * DAY_MS
+
+const utcDate = (t: number): IsoDate => new Date(t).toISOString().slice(0, 10)
+
+/**
+ * Daily points → one bar per UTC day. CoinGecko's point at 00:00 UTC of day D is its price for
+ * D, so the bar of D is that point (open = high = low = close: one price a day is all the daily
+ * granularity has); the extra "now" point that ends an answer, later in today, is left out, or
+ * today's bar would change with the hour a run happens to ask.
+ */
+export function dailyFromPoints(prices: Array<[number, number]>, volumes: Array<[number, number]>): Bar[] {
+  const first = new Map<number, [number, number]>()
+  for (const point of [...prices].sort((a, b) => a[0] - b[0])) {
+    const day = point[0] - (((point[0] % DAY_MS) + DAY_MS) % DAY_MS)
+    if (!first.has(day)) first.set(day, point)
+  }
+  const volumeAt = new Map(volumes.map(([t, v]) => [t, v]))
+  return [...first.entries()].map(([day, [t, price]]) => ({
+    t: day,
+    open: price,
+    high: price,
+    low: price,
+    close: price,
+    volume: volumeAt.get(t) ?? null,
+    vwap: null,
+    trades: null,
+  }))
+}
+
+/** Price points → OHLC bars per bucket (a UTC hour), in time order. */
 export function bucket(prices: Array<[number, number]>, volumes: Array<[number, number]>, startOf: (t: number) => number): Bar[] {
   const volumeAt = new Map<number, number>()
   for (const [t, v] of volumes) volumeAt.set(startOf(t), v) // the bucket's last point wins

@@ -3,6 +3,7 @@ import { cacheHourly1D, cacheLatest } from '../cache/prices.js'
 import { closeCache, openCache, tryCache } from '../cache/redis.js'
 import { lastMarketDay, marketDate, marketWindow } from '../time/market.js'
 import { resolveAssets } from './assets.js'
+import { extendedWindow, sessionOfBar } from './sessions.js'
 import { rangeStart, RANGES, type PriceRange } from './ranges.js'
 import { openPriceSources, type PriceSources, type ProviderLimits } from './sources.js'
 import { dropOldPartitions, ensurePartitions, upsertDailyBars, upsertHourlyBars, upsertLatest, type BarRow, type LatestRow } from './store.js'
@@ -18,6 +19,8 @@ export interface PricesDefinition {
   marketHoursOnly?: boolean
   /** With marketHoursOnly: still run this long after the close (the last hourly bar). */
   afterCloseMinutes?: number
+  /** With marketHoursOnly: the window is extended hours, 04:00–20:00 New York, as Polygon's hourly bars are. */
+  extendedHours?: boolean
   /** Default symbols; the command's win. Default: every active asset. */
   symbols?: string[]
   /** Assets fetched and written together. Default 50. */
@@ -34,6 +37,7 @@ interface Tally {
   inserted: number
   updated: number
   failed: Array<{ unit: string; error: string }>
+  warnings: Array<{ unit: string; warning: string }>
 }
 
 /**
@@ -46,7 +50,7 @@ export async function ingestPrices(ctx: JobContext): Promise<JobResult> {
   const def = ctx.job.definition as unknown as PricesDefinition
   const mode = def.bars ?? 'daily'
   if (def.marketHoursOnly && !ctx.force) {
-    const window = marketWindow(ctx.now, def.afterCloseMinutes ?? 0)
+    const window = def.extendedHours ? extendedWindow(ctx.now, def.afterCloseMinutes ?? 0) : marketWindow(ctx.now, def.afterCloseMinutes ?? 0)
     if (!window.open) return { skipped: `${window.reason}; --force runs it anyway` }
   }
   const symbols = (ctx.parameters.symbols as string[] | undefined) ?? def.symbols
@@ -55,8 +59,16 @@ export async function ingestPrices(ctx: JobContext): Promise<JobResult> {
     ctx.log.warn('no assets to price: the source has no active assets and no symbols were given')
     return { rowsProcessed: 0 }
   }
-  const sources = openPriceSources(ctx.config, { limits: def.limits, log: ctx.log, now: () => ctx.now })
-  const tally: Tally = { processed: 0, inserted: 0, updated: 0, failed: [] }
+  const tally: Tally = { processed: 0, inserted: 0, updated: 0, failed: [], warnings: [] }
+  const sources = openPriceSources(ctx.config, {
+    limits: def.limits,
+    log: ctx.log,
+    now: () => ctx.now,
+    warn: (unit, warning) => {
+      tally.warnings.push({ unit, warning })
+      ctx.log.warn({ symbol: unit }, warning)
+    },
+  })
   const forCache: { latest: LatestRow[]; hourly: Map<string, BarRow[]> } = { latest: [], hourly: new Map() }
   try {
     const batchSize = def.batchSize ?? DEFAULT_BATCH_SIZE
@@ -69,7 +81,7 @@ export async function ingestPrices(ctx: JobContext): Promise<JobResult> {
     await sources.close()
   }
   if (tally.failed.length === assets.length) {
-    throw new Error(`every symbol failed: ${tally.failed.map((f) => `${f.unit} (${f.error})`).join('; ')}`)
+    throw Object.assign(new Error(`every symbol failed: ${tally.failed.map((f) => `${f.unit} (${f.error})`).join('; ')}`), { failedUnits: tally.failed })
   }
   if (def.retention && mode !== 'latest') {
     const table = mode === 'daily' ? 'price_bars_daily' : 'price_bars_hourly'
@@ -81,6 +93,7 @@ export async function ingestPrices(ctx: JobContext): Promise<JobResult> {
     rowsInserted: tally.inserted,
     rowsUpdated: tally.updated,
     failedUnits: tally.failed,
+    warnings: tally.warnings,
     afterCommit: forCache.latest.length || forCache.hourly.size ? () => fillCache(ctx, forCache) : undefined,
   }
 }
@@ -95,6 +108,7 @@ async function barsBatch(
   hourlyForCache: Map<string, BarRow[]>,
 ): Promise<void> {
   const today = marketDate(ctx.now)
+  const utcToday = ctx.now.toISOString().slice(0, 10)
   const range = (ctx.parameters.range as PriceRange | undefined) ?? def.range ?? '7D'
   if (!RANGES.includes(range)) throw new Error(`range '${range}' is not one of ${RANGES.join(' ')}`)
   const rows: BarRow[] = []
@@ -102,10 +116,13 @@ async function barsBatch(
     batch.map(async (asset) => {
       const provider = sources.providerFor(asset)
       try {
-        // stocks: the last market day; crypto trades today whatever the exchange does
-        const day = asset.assetClass === 'crypto' ? today : lastMarketDay(ctx.now)
-        const bars = mode === 'daily' ? await provider.dailyBars(asset, rangeStart(range, today), today) : await provider.hourlyBars(asset, day)
-        const assetRows = bars.map((b) => toRow(asset, b, provider.name, mode))
+        // stocks: the last market day in New York; crypto trades every day, and its days are UTC days
+        const crypto = isCrypto(asset, provider.name)
+        const last = crypto ? utcToday : today
+        // in extended hours a trading day's bars start at 04:00, before its opening bell
+        const day = crypto ? utcToday : (def.extendedHours && extendedWindow(ctx.now).day) || lastMarketDay(ctx.now)
+        const bars = mode === 'daily' ? await provider.dailyBars(asset, rangeStart(range, last), last) : await provider.hourlyBars(asset, day)
+        const assetRows = bars.map((b) => toRow(asset, b, provider.name, mode, crypto))
         rows.push(...assetRows)
         if (mode === 'hourly') hourlyForCache.set(asset.symbol, assetRows)
       } catch (error) {
@@ -153,11 +170,15 @@ async function latestBatch(ctx: JobContext, sources: PriceSources, batch: readon
   latestForCache.push(...rows)
 }
 
-function toRow(asset: Asset, bar: Bar, source: string, mode: 'daily' | 'hourly'): BarRow {
+/** CoinGecko's bars are of UTC days; the mock keeps New York days for every asset, as before. */
+const isCrypto = (asset: Asset, provider: string) => asset.assetClass === 'crypto' && provider === 'coingecko'
+
+function toRow(asset: Asset, bar: Bar, source: string, mode: 'daily' | 'hourly', utcDays: boolean): BarRow {
   return {
     symbol: asset.symbol,
     ts: mode === 'hourly' ? new Date(bar.t).toISOString() : null,
-    date: marketDate(bar.t),
+    date: utcDays ? new Date(bar.t).toISOString().slice(0, 10) : marketDate(bar.t),
+    session: mode === 'hourly' && !utcDays ? (sessionOfBar(bar.t) ?? null) : null,
     open: bar.open,
     high: bar.high,
     low: bar.low,

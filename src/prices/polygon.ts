@@ -1,15 +1,45 @@
-import type { HttpClient, Query } from '../io/http.js'
-import { marketDate, sessionOf } from '../time/market.js'
-import type { IsoDate } from '../time/calendar.js'
-import type { Asset, Bar, PriceProvider, Quote } from './types.js'
+import { DateTime } from 'luxon'
+import { HttpError, type HttpClient, type Query } from '../io/http.js'
+import { MARKET_ZONE, marketDate, sessionOf } from '../time/market.js'
+import { addDays, type IsoDate } from '../time/calendar.js'
+import type { Asset, Bar, PriceProvider, ProviderOptions, Quote } from './types.js'
 
 /**
  * Polygon.io aggregates (stocks, ETFs, indices such as I:SPX):
  * `/v2/aggs/ticker/{T}/range/1/day|hour/{from}/{to}` following `next_url` pages, and
  * `/v2/aggs/ticker/{T}/prev` for the latest close. `resultsCount: 0` is an empty answer.
  */
-export function polygonProvider(http: HttpClient): PriceProvider {
+export function polygonProvider(http: HttpClient, options: ProviderOptions & { plan?: string; historyYears?: number } = {}): PriceProvider {
   const ticker = (asset: Asset) => encodeURIComponent(asset.symbol)
+  const now = options.now ?? (() => new Date())
+  const plan = options.plan ?? 'free'
+  const years = options.historyYears ?? 2
+
+  /**
+   * Polygon's plans keep a few years of history: a window partly before that answers 200 with
+   * the bars it keeps, one wholly before it 403 NOT_AUTHORIZED. Both are said in plain words.
+   */
+  async function withinPlan(asset: Asset, from: IsoDate, to: IsoDate, fetch: () => Promise<Bar[]>): Promise<Bar[]> {
+    const horizon = DateTime.fromJSDate(now(), { zone: MARKET_ZONE }).minus({ years }).toISODate()!
+    let bars: Bar[]
+    try {
+      bars = await fetch()
+    } catch (error) {
+      const body = error instanceof HttpError ? (error.body as { status?: string; message?: string } | undefined) : undefined
+      if (error instanceof HttpError && error.status === 403 && body?.status === 'NOT_AUTHORIZED' && /timeframe/i.test(body.message ?? '')) {
+        throw new Error(
+          `Polygon's ${plan} plan does not include ${from}…${to}: it serves ${years} years of history (HTTP 403 NOT_AUTHORIZED: ${body.message}); set POLYGON_PLAN to the key's plan or ask for a later range`,
+        )
+      }
+      throw error
+    }
+    const first = bars[0] ? marketDate(bars[0].t) : undefined
+    // bars starting at the horizon, long after the day asked: the plan cut them, not the listing
+    if (first && from < horizon && first > addDays(from, 7) && first <= addDays(horizon, 10)) {
+      options.warn?.(asset.symbol, `Polygon's ${plan} plan serves ${years} years of history: bars from ${first}, not ${from}`)
+    }
+    return bars
+  }
 
   async function aggregates(path: string): Promise<Bar[]> {
     const bars: Bar[] = []
@@ -30,7 +60,7 @@ export function polygonProvider(http: HttpClient): PriceProvider {
   return {
     name: 'polygon',
     async dailyBars(asset, from: IsoDate, to: IsoDate) {
-      const bars = await aggregates(`/v2/aggs/ticker/${ticker(asset)}/range/1/day/${from}/${to}`)
+      const bars = await withinPlan(asset, from, to, () => aggregates(`/v2/aggs/ticker/${ticker(asset)}/range/1/day/${from}/${to}`))
       return bars.filter((b) => {
         const d = marketDate(b.t)
         return d >= from && d <= to

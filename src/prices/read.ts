@@ -40,19 +40,23 @@ export interface ReadDeps {
 /**
  * The read path of a price chart: 1D (today's hourly bars) from the cache first, falling back to
  * the warehouse on a miss or a Redis error; every other range from the warehouse's daily bars.
- * No data is an empty array, never an error.
+ * No data is an empty array, never an error. `regularSession` keeps only the regular session's
+ * hourly bars (09:00–15:00 New York), leaving out the extended hours Polygon also gives.
  *
  * @example
  * const { source, bars } = await readPrices('AAPL', '1D', { cache, warehouse: () => wh, now: new Date(), log })
  */
-export async function readPrices(symbol: string, range: ShowRange, deps: ReadDeps): Promise<PriceRead> {
+export async function readPrices(symbol: string, range: ShowRange, deps: ReadDeps, options: { regularSession?: boolean } = {}): Promise<PriceRead> {
   if (range === '1D') {
+    // hourly stock bars include extended hours; a chart of the regular session leaves 'pre' and 'post' out
+    const regular = options.regularSession ?? false
     const cached = await fromCache<BarRow[]>(deps, 'hourly_data', hourly1DKey(symbol))
-    if (cached) return { source: 'cache', bars: cached.map(fromRow) }
+    if (cached) return { source: 'cache', bars: cached.filter((r) => !regular || !r.session || r.session === 'regular').map(fromRow) }
     const db = (await deps.warehouse()).db
     const { rows } = await sql<WarehouseBar>`
       select symbol, ts as t, date, open, high, low, close, volume, vwap from price_bars_hourly
       where symbol = ${symbol} and date = (select max(date) from price_bars_hourly where symbol = ${symbol})
+        and (not ${regular}::boolean or session is null or session = 'regular')
       order by ts`.execute(db)
     return { source: 'warehouse', bars: rows.map(fromWarehouse) }
   }

@@ -20,6 +20,8 @@ export interface BarRow {
   vwap: number | null
   trades: number | null
   source: string
+  /** Hourly stock bars: 'pre', 'regular' or 'post' (src/prices/sessions.ts); null otherwise. */
+  session?: string | null
 }
 
 export interface LatestRow {
@@ -36,7 +38,7 @@ export interface UpsertCounts {
   updated: number
 }
 
-const BAR_COLUMNS = sql`symbol text, ts timestamptz, date date, open numeric, high numeric, low numeric, close numeric, volume numeric, vwap numeric, trades bigint, source text`
+const BAR_COLUMNS = sql`symbol text, ts timestamptz, date date, open numeric, high numeric, low numeric, close numeric, volume numeric, vwap numeric, trades bigint, source text, session text`
 
 export async function upsertDailyBars(db: Kysely<any>, rows: readonly BarRow[], now: Date): Promise<UpsertCounts> {
   if (rows.length === 0) return { inserted: 0, updated: 0 }
@@ -67,13 +69,14 @@ export async function upsertHourlyBars(db: Kysely<any>, rows: readonly BarRow[],
       select distinct on (r.symbol, r.ts) r.* from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(${BAR_COLUMNS})
       order by r.symbol, r.ts
     ), upserted as (
-      insert into price_bars_hourly as t (symbol, ts, date, open, high, low, close, volume, vwap, trades, source, updated_at)
-      select symbol, ts, date, open, high, low, close, volume, vwap, trades, source, ${now}::timestamptz from input
+      insert into price_bars_hourly as t (symbol, ts, date, open, high, low, close, volume, vwap, trades, source, session, updated_at)
+      select symbol, ts, date, open, high, low, close, volume, vwap, trades, source, session, ${now}::timestamptz from input
       on conflict (symbol, ts) do update set
         date = excluded.date, open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
-        volume = excluded.volume, vwap = excluded.vwap, trades = excluded.trades, source = excluded.source, updated_at = excluded.updated_at
-      where (t.date, t.open, t.high, t.low, t.close, t.volume, t.vwap, t.trades, t.source)
-        is distinct from (excluded.date, excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume, excluded.vwap, excluded.trades, excluded.source)
+        volume = excluded.volume, vwap = excluded.vwap, trades = excluded.trades, source = excluded.source, session = excluded.session,
+        updated_at = excluded.updated_at
+      where (t.date, t.open, t.high, t.low, t.close, t.volume, t.vwap, t.trades, t.source, t.session)
+        is distinct from (excluded.date, excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume, excluded.vwap, excluded.trades, excluded.source, excluded.session)
       returning t.symbol, t.ts
     )
     select count(*) filter (where e.symbol is null)::int as inserted, count(*) filter (where e.symbol is not null)::int as updated

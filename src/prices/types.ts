@@ -49,3 +49,10 @@ export interface PriceProvider {
   latest(assets: readonly Asset[]): Promise<Map<string, Quote | Error>>
   close(): Promise<void>
 }
+
+/** What a provider gets from its run: the clock, and where to say that a unit got less than asked. */
+export interface ProviderOptions {
+  now?: () => Date
+  /** A symbol done, but not wholly (history cut by the plan): recorded as a warning, not a failure. */
+  warn?: (symbol: string, warning: string) => void
+}

@@ -42,7 +42,7 @@ describe('etl prices as a subprocess', () => {
   })
 
   it('exits 1 with a PARTIAL row naming the bad symbol, and never prints the API key', async () => {
-    const env = { ...tw.env, POLYGON_BASE_URL: fake.url, POLYGON_API_KEY: 'pk-very-secret-77' }
+    const env = { ...tw.env, POLYGON_BASE_URL: fake.url, POLYGON_API_KEY: 'pk-very-secret-77', POLYGON_PLAN: 'developer' }
     const { code, stdout, stderr } = await etl(['prices', 'historical', '7D', 'AAPL', 'BROKEN'], env)
     expect(code).toBe(1)
     expect(stdout).toMatch(/PARTIAL/)
@@ -51,13 +51,44 @@ describe('etl prices as a subprocess', () => {
   })
 
   it('keeps the case of a ticker: KIMpL (a preferred share) is asked of Polygon and stored as KIMpL', async () => {
-    const env = { ...tw.env, POLYGON_BASE_URL: fake.url, POLYGON_API_KEY: 'pk-test' }
+    const env = { ...tw.env, POLYGON_BASE_URL: fake.url, POLYGON_API_KEY: 'pk-test', POLYGON_PLAN: 'Developer' }
     const { code, stdout } = await etl(['prices', 'historical', '7D', 'KIMpL'], env)
     expect(code, stdout).toBe(0)
     expect(fake.seen('/v2/aggs/ticker/').map((r) => r.path).filter((p) => /KIM/i.test(p))).toEqual([expect.stringContaining('/v2/aggs/ticker/KIMpL/range/1/day/')])
     const shown = JSON.parse((await etl(['prices', 'show', 'KIMpL', '--range', '7D', '--json'], env)).stdout)
     expect(shown.length).toBeGreaterThan(0)
     expect(shown[0].symbol).toBe('KIMpL')
+  })
+
+  it('refuses an unknown POLYGON_PLAN or COINGECKO_PLAN with one line and exit 2', async () => {
+    const polygon = await etl(['prices', 'historical', '7D', 'AAPL'], { ...tw.env, POLYGON_PLAN: 'gold' })
+    expect(polygon.code).toBe(2)
+    expect(errorLines(polygon.stderr)).toEqual(["etl: POLYGON_PLAN 'gold' is not one of free starter developer advanced"])
+    const coingecko = await etl(['prices', 'latest', '--force', 'BTC'], { ...tw.env, COINGECKO_PLAN: 'free' })
+    expect(coingecko.code).toBe(2)
+    expect(errorLines(coingecko.stderr)).toEqual(["etl: COINGECKO_PLAN 'free' is not one of demo analyst lite pro"])
+  })
+
+  it('with no key and no network, says what to do, and names every symbol in failed_units', async () => {
+    // nothing listens on port 9 of 127.0.0.1: no network for either provider
+    const offline = { ...tw.env, POLYGON_BASE_URL: 'http://127.0.0.1:9', COINGECKO_BASE_URL: 'http://127.0.0.1:9', COINGECKO_PLAN: 'pro' }
+    const { code, stdout, stderr } = await etl(['prices', 'historical', '7D', 'AAPL', 'MSFT'], offline)
+    expect(code).toBe(1)
+    expect(stdout + stderr).toContain('set POLYGON_API_KEY, or USE_MOCK_DATA=1 for the built-in provider')
+    const [run] = JSON.parse((await etl(['status', '--json', '--job', 'ingest_prices_historical', '--limit', '1'], mock())).stdout)
+    expect(run).toMatchObject({ status: 'FAILED' })
+    expect([...run.failed_units].sort((a: { unit: string }, b: { unit: string }) => a.unit.localeCompare(b.unit))).toEqual([
+      { unit: 'AAPL', error: 'no POLYGON_API_KEY: set POLYGON_API_KEY, or USE_MOCK_DATA=1 for the built-in provider' },
+      { unit: 'MSFT', error: 'no POLYGON_API_KEY: set POLYGON_API_KEY, or USE_MOCK_DATA=1 for the built-in provider' },
+    ])
+  })
+
+  it('after `historical`, `prices show` names the command that fetches the range it shows', async () => {
+    const shown = await etl(['prices', 'show', 'ZZZ'], mock())
+    expect(shown.stdout).toContain("no hourly (1D) bars of ZZZ in the warehouse; 'etl prices hourly ZZZ' fetches them")
+    expect(shown.stdout).not.toContain('etl prices historical')
+    const year = await etl(['prices', 'show', 'ZZZ', '--range', '1Y'], mock())
+    expect(year.stdout).toContain("no 1Y daily bars of ZZZ in the warehouse; 'etl prices historical 1Y ZZZ' fetches them")
   })
 
   it('says what the cache commands need when REDIS_URL is unset (exit 3)', async () => {

@@ -10,11 +10,13 @@ import backfillMax from '../../jobs/prices/backfill_prices_max.js'
 import historical from '../../jobs/prices/ingest_prices_historical.js'
 import hourly from '../../jobs/prices/ingest_prices_hourly.js'
 import latest from '../../jobs/prices/update_latest_prices.js'
-import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
-import { startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
+import type { TestWarehouse } from '../helpers/db.js'
+import type { FakeProviders } from '../helpers/fake-providers.js'
+import { FAST_LIMITS, openPricesWarehouse, type PricesWarehouse } from '../helpers/prices-warehouse.js'
 import { ledgerRows, runEnvFor } from '../helpers/run-env.js'
 import { storageMode, type StorageMode } from '../helpers/storage.js'
 
+let w: PricesWarehouse
 let tw: TestWarehouse
 let db: Database
 let source: Database
@@ -25,34 +27,22 @@ let config: Config
 const AFTER_CLOSE = new Date('2025-01-15T21:30:00Z')
 // the same day, 11:00 in New York
 const IN_SESSION = new Date('2025-01-15T16:00:00Z')
-const fast = { minIntervalMs: 0, backoffMs: 10, maxBackoffMs: 50, timeoutMs: 300, retries: 2 }
+const fast = FAST_LIMITS
 
 beforeAll(async () => {
-  tw = await createTestWarehouse()
-  db = await tw.open()
-  source = tw.kind === 'postgres' ? db : await tw.openSource()
-  await source.exec(`
-    create table if not exists assets (symbol text primary key, asset_class text not null, provider text not null, coingecko_id text, active boolean not null default true);
-    insert into assets values ('AAPL', 'stock', 'polygon', null, true), ('I:SPX', 'index', 'polygon', null, true),
-      ('BTC', 'crypto', 'coingecko', 'bitcoin', true), ('OLD', 'stock', 'polygon', null, false)`)
-  fake = await startFakeProviders({ pageSize: 10 })
-  config = loadConfig({ ...tw.env, POLYGON_BASE_URL: fake.url, COINGECKO_BASE_URL: fake.url, POLYGON_API_KEY: 'pk-secret-4242', COINGECKO_API_KEY: 'cg-secret-4242' })
+  w = await openPricesWarehouse(`('AAPL', 'stock', 'polygon', null, true), ('I:SPX', 'index', 'polygon', null, true),
+    ('BTC', 'crypto', 'coingecko', 'bitcoin', true), ('OLD', 'stock', 'polygon', null, false)`)
+  ;({ tw, db, source, fake, config } = w)
 })
-
 afterAll(async () => {
-  await fake?.close()
-  if (source !== db) await source?.close()
-  await db?.close()
-  await tw?.drop()
+  await w?.close()
 })
-
 beforeEach(async () => {
-  await db.exec('truncate etl_job_runs; truncate price_bars_daily; truncate price_bars_hourly; truncate latest_prices')
+  await w.truncate()
 })
 
-const job = (definition: object, name: string, extra: object = {}): RegisteredJob =>
-  validateJob({ ...definition, ...extra, limits: { polygon: fast, coingecko: fast } }, `jobs/prices/${name}.ts`)
-const env = (now: Date, cfg = config) => runEnvFor(db, cfg, () => now, source)
+const job = (definition: object, name: string, extra: object = {}): RegisteredJob => w.job(definition, name, extra)
+const env = (now: Date, cfg = config) => w.env(now, cfg)
 const count = async (table: string, symbol?: string) => {
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where ${symbol ?? null}::text is null or symbol = ${symbol ?? null}`.execute(db.db)
   return rows[0]!.n
@@ -163,7 +153,7 @@ describe('prices: market hours', () => {
   it('ingests the market day’s hourly bars in the session, and again within the hour after the close', async () => {
     const outcome = await runJob(env(IN_SESSION), { job: job(hourly, 'ingest_prices_hourly'), parameters: { symbols: ['AAPL'] } })
     expect(outcome.status).toBe('SUCCESS')
-    expect(await count('price_bars_hourly', 'AAPL')).toBe(7)
+    expect(await count('price_bars_hourly', 'AAPL')).toBe(16) // extended hours, 04:00–19:00
     const late = await runJob(env(new Date('2025-01-15T21:20:00Z')), { job: job(hourly, 'ingest_prices_hourly'), parameters: { symbols: ['AAPL'] } })
     expect(late.status).toBe('SUCCESS')
     expect(late.result).toMatchObject({ rowsInserted: 0, rowsUpdated: 0 })

@@ -14,7 +14,9 @@ export interface FakeResult {
 /**
  * A local HTTP server that speaks the part of BigQuery's REST API a sync uses, and Google's
  * OAuth token endpoint for a service account: jobs.query (with dry runs), getQueryResults with
- * pageToken paging, jobs that are not complete at first, injected 5xx answers, and a token
+ * pageToken paging, jobs that are not complete at first, injected errors in Google's body shape
+ * (`error.errors[].reason`: backendError, rateLimitExceeded, quotaExceeded…), jobs that fail
+ * while running (getQueryResults answers their error, jobs.get their errorResult), and a token
  * endpoint that checks the JWT's RS256 signature against a key generated here.
  */
 export interface FakeBigQuery {

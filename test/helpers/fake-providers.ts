@@ -6,7 +6,12 @@ import { isTradingDay, MARKET_ZONE } from '../../src/time/market.js'
 /**
  * A real HTTP server on 127.0.0.1 that speaks the parts of Polygon's and CoinGecko's APIs that
  * nightshift uses, in their JSON shapes, with the faults real APIs have: 429 with Retry-After,
- * 500s, a request that hangs, `next_url` pages, empty tickers and malformed bodies.
+ * 500s, a request that hangs, `next_url` pages, empty tickers and malformed bodies. And as the
+ * providers really answer: Polygon's bare 429 (no rate-limit headers), case-sensitive tickers
+ * (KIMpL), hourly bars with extended hours (04:00–19:00 New York), `next_url` on api.massive.com,
+ * a plan's history horizon (fewer bars, or 403 NOT_AUTHORIZED); CoinGecko's points graded by
+ * span (5-minutely, hourly, daily at 00:00 UTC plus "now"), its x-ratelimit-reset 429 and its
+ * 401 error_code 10012 past a Demo key's 365 days. The values are this file's own.
  *
  * Tickers with special behaviour: EMPTY (resultsCount 0), BROKEN (malformed JSON), MISSING (404),
  * HANG (never answers), DOWN (always 500). CoinGecko ids: the same names in lower case.
@@ -30,6 +35,18 @@ export interface FakeProviders {
   once(pathPart: string, ...responses: FakeResponse[]): void
   /** Requests whose path contains `pathPart`. */
   seen(pathPart: string): SeenRequest[]
+  /**
+   * A Demo key's horizon: market_chart/range from earlier than this instant (Unix ms) answers
+   * 401 error_code 10012, as CoinGecko does past 365 days. Undefined: no horizon.
+   */
+  coingeckoHistoryFrom: number | undefined
+  /**
+   * A Polygon plan's horizon (Unix ms; Basic keeps 2 years): aggregates before it are left out of
+   * a 200, and a window wholly before it answers 403 NOT_AUTHORIZED. Undefined: all history.
+   */
+  polygonHistoryFrom: number | undefined
+  /** CoinGecko's "now" (Unix ms) for the last point of a range that reaches it; default the real clock. */
+  coingeckoNow: number | undefined
   close(): Promise<void>
 }
 
@@ -55,6 +72,7 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     return state / 2 ** 31
   }
   let url = ''
+  const fake = { coingeckoHistoryFrom: undefined as number | undefined, coingeckoNow: undefined as number | undefined, polygonHistoryFrom: undefined as number | undefined }
 
   const server = http.createServer((req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://fake')
@@ -94,7 +112,11 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     m = /^\/v2\/aggs\/ticker\/([^/]+)\/prev$/.exec(p)
     if (m) return polygonPrev(decodeURIComponent(m[1]!))
     m = /^\/api\/v3\/coins\/([^/]+)\/market_chart\/range$/.exec(p)
-    if (m) return coingeckoRange(m[1]!, Number(u.searchParams.get('from')), Number(u.searchParams.get('to')))
+    if (m) {
+      const from = Number(u.searchParams.get('from'))
+      if (fake.coingeckoHistoryFrom !== undefined && from * 1000 < fake.coingeckoHistoryFrom) return coingeckoHistoryLimited()
+      return coingeckoRange(m[1]!, from, Number(u.searchParams.get('to')))
+    }
     if (p === '/api/v3/simple/price') return coingeckoSimple((u.searchParams.get('ids') ?? '').split(','))
     return { status: 404, body: { status: 'NOT_FOUND', message: 'Not found' } }
   }
@@ -115,7 +137,11 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     if (ticker === 'EMPTY' || PREFERRED.some((p) => p !== ticker && p.toUpperCase() === ticker.toUpperCase())) {
       return { status: 200, body: { ticker, queryCount: 0, resultsCount: 0, adjusted: true, status: 'OK', request_id: 'r', count: 0 } }
     }
-    const all = span === 'day' ? dailyBars(ticker, from, to) : hourlyBars(ticker, from)
+    const horizon = fake.polygonHistoryFrom
+    if (horizon !== undefined && dayOf(to).endOf('day').toMillis() < horizon) {
+      return { status: 403, body: { status: 'NOT_AUTHORIZED', request_id: 'f0e1', message: "Your plan doesn't include this data timeframe. Please upgrade your plan at https://polygon.io/pricing" } }
+    }
+    const all = (span === 'day' ? dailyBars(ticker, from, to) : hourlyBars(ticker, from)).filter((b) => horizon === undefined || b.t! >= horizon)
     const pageSize = options.pageSize ?? 50_000
     const offset = Number(u.searchParams.get('cursor') ?? 0)
     const results = all.slice(offset, offset + pageSize)
@@ -135,17 +161,22 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
     return { status: 200, body: { ticker, queryCount: 1, resultsCount: 1, adjusted: true, results: [{ T: ticker, ...bar }], status: 'OK', request_id: 'r', count: 1 } }
   }
 
+  /**
+   * market_chart/range as CoinGecko grades it by the span asked: 5-minutely points within a day,
+   * hourly up to 90 days (both a few seconds past the mark, as the real ones are), one point a
+   * day at 00:00 UTC beyond, plus a last "now" point when the range reaches the present.
+   */
   function coingeckoRange(id: string, fromS: number, toS: number): FakeResponse {
     const bad = special(id)
     if (bad) return bad
-    const step = toS - fromS > 90 * 86_400 ? 86_400 : 3600
-    const prices: Array<[number, number]> = []
-    const volumes: Array<[number, number]> = []
-    for (let s = Math.ceil(fromS / step) * step; s <= toS; s += step) {
-      const price = fakeCoinPrice(id, s)
-      prices.push([s * 1000, price])
-      volumes.push([s * 1000, price * 1_000])
-    }
+    const span = toS - fromS
+    const [step, offset] = span <= 86_400 ? [300, 7] : span <= 90 * 86_400 ? [3600, 23] : [86_400, 0]
+    const times: number[] = []
+    for (let s = Math.ceil((fromS - offset) / step) * step + offset; s <= toS; s += step) if (s >= fromS) times.push(s)
+    const nowS = Math.floor((fake.coingeckoNow ?? Date.now()) / 1000)
+    if (toS >= nowS && times.at(-1) !== nowS && nowS >= fromS) times.push(nowS)
+    const prices = times.map((s): [number, number] => [s * 1000, fakeCoinPrice(id, s)])
+    const volumes = prices.map(([t, p]): [number, number] => [t, p * 1_000])
     return { status: 200, body: { prices, market_caps: prices.map(([t, p]) => [t, p * 19_000_000]), total_volumes: volumes } }
   }
 
@@ -162,19 +193,19 @@ export async function startFakeProviders(options: FakeOptions = {}): Promise<Fak
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
-  return {
+  return Object.assign(fake, {
     url,
     requests,
-    once(pathPart, ...responses) {
+    once(pathPart: string, ...responses: FakeResponse[]) {
       for (const response of responses) scripted.push({ pathPart, response })
     },
-    seen: (pathPart) => requests.filter((r) => r.path.includes(pathPart)),
+    seen: (pathPart: string) => requests.filter((r) => r.path.includes(pathPart)),
     async close() {
       for (const res of hanging) res.destroy()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
-  }
+  })
 }
 
 /** Preferred shares, whose tickers have a lower-case letter: only this spelling has bars. */
@@ -207,12 +238,12 @@ export function dailyBars(ticker: string, from: string, to: string): Array<Recor
   return out
 }
 
-/** Polygon hourly aggregates of one day, 09:00 to 15:00 New York. */
+/** Polygon hourly aggregates of one day with extended hours: 04:00 to 19:00 New York, 16 bars. */
 export function hourlyBars(ticker: string, day: string): Array<Record<string, number>> {
   const d = dayOf(day)
   if (!isTradingDay(d.toISODate()!)) return []
   const base = 50 + (hashOf(ticker) % 400)
-  return [9, 10, 11, 12, 13, 14, 15].map((hour) => {
+  return Array.from({ length: 16 }, (_, i) => i + 4).map((hour) => {
     const o = round(base + hour / 10)
     const c = round(o + 0.05)
     return { o, h: round(c + 0.1), l: round(o - 0.1), c, v: 10_000 + hour, vw: round((o + c) / 2), n: 100 + hour, t: d.set({ hour }).toMillis() }
@@ -221,11 +252,43 @@ export function hourlyBars(ticker: string, day: string): Array<Record<string, nu
 
 export function fakeCoinPrice(id: string, unixSeconds: number): number {
   const base = id === 'bitcoin' ? 60_000 : 1000 + (hashOf(id) % 3000)
-  return round(base + (Math.floor(unixSeconds / 3600) % 48) * 3.25)
+  // moves by the hour over two days, and by the 5 minutes within the hour
+  return round(base + (Math.floor(unixSeconds / 3600) % 48) * 3.25 + (Math.floor(unixSeconds / 300) % 12) * 0.5)
 }
 
 const round = (n: number) => Math.round(n * 10_000) / 10_000
 
 function polygonError(message: string) {
   return { status: 'ERROR', request_id: 'r', error: message }
+}
+
+/** Polygon's 429: no Retry-After, no rate-limit headers, only an ERROR body. */
+export function polygonRateLimited(): FakeResponse {
+  return { status: 429, body: polygonError("You've exceeded the maximum requests per minute, please wait or upgrade your subscription to continue. https://polygon.io/pricing") }
+}
+
+/** CoinGecko's 401 for a range a Demo key may not see: the reason nested in `error.status`. */
+export function coingeckoHistoryLimited(): FakeResponse {
+  return {
+    status: 401,
+    body: {
+      error: {
+        status: {
+          timestamp: '2025-01-15T21:30:00.417+00:00',
+          error_code: 10012,
+          error_message:
+            'Your request exceeds the allowed time range. Public API users are limited to querying historical data within the past 365 days. Upgrade to a paid plan to enjoy full historical data access: https://www.coingecko.com/en/api/pricing. ',
+        },
+      },
+    },
+  }
+}
+
+/** CoinGecko's 429: x-ratelimit-* headers (the reset as Unix seconds) and its `status` error body. */
+export function coingeckoRateLimited(resetAtSeconds: number, extraHeaders: Record<string, string> = {}): FakeResponse {
+  return {
+    status: 429,
+    headers: { 'x-ratelimit-limit': '30', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(resetAtSeconds), ...extraHeaders },
+    body: { status: { error_code: 429, error_message: "You've exceeded the Rate Limit. Please visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits." } },
+  }
 }

@@ -49,7 +49,7 @@ describe('http client against a local server', () => {
     const error = await c.getJson('/v2/aggs/ticker/DOWN/prev').catch((e: unknown) => e)
     expect(error).toBeInstanceOf(HttpError)
     expect((error as HttpError).status).toBe(500)
-    expect((error as HttpError).message).toBe('polygon GET /v2/aggs/ticker/DOWN/prev: HTTP 500: {"error":"upstream unavailable"} after 3 attempts')
+    expect((error as HttpError).message).toBe('polygon GET /v2/aggs/ticker/DOWN/prev: HTTP 500: upstream unavailable after 3 attempts')
     expect(c.stats.requests).toBe(3)
   })
 

@@ -1,11 +1,14 @@
 import dns from 'node:dns'
 import type { LookupFunction } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createHttpClient, type HttpClientOptions, type HttpLimits } from '../../src/io/http.js'
+import { createHttpClient, RateGate, type Clock, type HttpClientOptions, type HttpLimits } from '../../src/io/http.js'
+import { planLimits } from '../../src/prices/plans.js'
+import { coingeckoProvider } from '../../src/prices/coingecko.js'
 import { polygonProvider } from '../../src/prices/polygon.js'
-import { POLYGON_HOSTS } from '../../src/prices/sources.js'
+import { loadConfig } from '../../src/config.js'
+import { openPriceSources, POLYGON_HOSTS } from '../../src/prices/sources.js'
 import type { Asset } from '../../src/prices/types.js'
-import { startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
+import { coingeckoRateLimited, polygonRateLimited, startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
 
 // The price clients against the local fake answering in the providers' real shapes (issue #18).
 const fast: Partial<HttpLimits> = { minIntervalMs: 0, backoffMs: 10, maxBackoffMs: 40, timeoutMs: 500, retries: 2 }
@@ -53,6 +56,152 @@ describe('Polygon next_url on its new host', () => {
       await expect(provider.dailyBars(stock('MSFT'), '2025-01-02', '2025-01-15')).rejects.toThrow(/refusing to follow http:\/\/api\.massive\.com:\d+, which is not one of/)
     } finally {
       await provider.close()
+    }
+  })
+})
+
+/** A clock whose sleeps end at once and move its time on; `starts` are the virtual times of request starts. */
+function virtualClock(start = Date.parse('2025-01-15T15:00:00Z')) {
+  let t = start
+  const sleeps: number[] = []
+  const clock: Clock = {
+    now: () => t,
+    async sleep(ms) {
+      sleeps.push(ms)
+      const until = t + ms
+      await new Promise((resolve) => setImmediate(resolve))
+      t = Math.max(t, until)
+    },
+  }
+  return { clock, sleeps, at: () => t }
+}
+
+describe('429 without Retry-After, and the plans’ pacing', () => {
+  let fake: FakeProviders
+  beforeAll(async () => {
+    fake = await startFakeProviders()
+  })
+  afterAll(async () => {
+    await fake.close()
+  })
+
+  it('waits out a whole minute after Polygon’s bare 429, and nobody asks before that', async () => {
+    const { clock, sleeps, at } = virtualClock()
+    const http = createHttpClient({ name: 'polygon', baseUrl: fake.url, limits: { ...fast, minIntervalMs: 0 }, clock })
+    try {
+      fake.once('/v2/aggs/ticker/RATE/prev', polygonRateLimited())
+      const t0 = at()
+      const [first, second] = await Promise.all([http.getJson<{ ticker: string }>('/v2/aggs/ticker/RATE/prev'), new Promise((r) => setTimeout(r, 30)).then(() => http.getJson<{ ticker: string }>('/v2/aggs/ticker/OTHER/prev'))])
+      expect([first.ticker, (second as { ticker: string }).ticker]).toEqual(['RATE', 'OTHER'])
+      expect(sleeps).toContain(61_000)
+      // the request that came during the pause started only after it
+      expect(http.stats.lastStart! - t0).toBeGreaterThanOrEqual(61_000)
+    } finally {
+      await http.close()
+    }
+  })
+
+  it('holds a request that was already waiting for its slot when the 429 came', async () => {
+    const { clock, at } = virtualClock()
+    const gate = new RateGate(1000, 4, clock)
+    const t0 = at()
+    ;(await gate.acquire())()
+    const waiting = gate.acquire() // its slot is at t0 + 1 s
+    gate.pauseFor(61_000)
+    ;(await waiting)()
+    expect(at() - t0).toBeGreaterThanOrEqual(61_000)
+  })
+
+  it('waits until CoinGecko’s x-ratelimit-reset, or its retry-after when that is longer', async () => {
+    const { clock, sleeps, at } = virtualClock()
+    const http = createHttpClient({ name: 'coingecko', baseUrl: fake.url, limits: { ...fast, minIntervalMs: 0 }, clock })
+    try {
+      fake.once('/api/v3/simple/price', coingeckoRateLimited(Math.floor(at() / 1000) + 17))
+      await http.getJson('/api/v3/simple/price', { ids: 'bitcoin', vs_currencies: 'usd' })
+      expect(sleeps).toEqual([17_000])
+      fake.once('/api/v3/simple/price', coingeckoRateLimited(Math.floor(at() / 1000) + 5, { 'retry-after': '40' }))
+      await http.getJson('/api/v3/simple/price', { ids: 'bitcoin', vs_currencies: 'usd' })
+      expect(sleeps).toEqual([17_000, 40_000])
+    } finally {
+      await http.close()
+    }
+  })
+
+  it('paces the free plans under their limits: 5 a minute for Polygon, 30 a minute for CoinGecko Demo', async () => {
+    for (const [provider, plan, perMinute, path] of [
+      ['polygon', 'free', 5, '/v2/aggs/ticker/PACE/prev'],
+      ['coingecko', 'demo', 30, '/api/v3/simple/price'],
+    ] as const) {
+      const { clock } = virtualClock()
+      const http = createHttpClient({ name: provider, baseUrl: fake.url, limits: { ...planLimits(provider, plan) }, clock })
+      try {
+        await Promise.all(Array.from({ length: perMinute + 1 }, () => http.getJson(path, { ids: 'bitcoin', vs_currencies: 'usd' })))
+      } finally {
+        await http.close()
+      }
+      // perMinute + 1 starts span at least a minute: no 60 s window holds more than perMinute
+      expect(http.stats.lastStart! - http.stats.firstStart!).toBeGreaterThanOrEqual(60_000)
+    }
+    expect(() => planLimits('polygon', 'platinum')).toThrow("POLYGON_PLAN 'platinum' is not one of free starter developer advanced")
+    expect(planLimits('polygon', undefined)).toEqual(planLimits('polygon', 'free'))
+    expect(planLimits('coingecko', undefined)).toEqual(planLimits('coingecko', 'demo'))
+  })
+})
+
+describe('providers’ error bodies', () => {
+  let fake: FakeProviders
+  beforeAll(async () => {
+    fake = await startFakeProviders()
+  })
+  afterAll(async () => {
+    await fake.close()
+  })
+
+  it('puts CoinGecko’s whole reason in the message, past 160 characters, with its error_code', async () => {
+    fake.coingeckoHistoryFrom = Date.parse('2025-01-01T00:00:00Z')
+    const warnings: string[] = []
+    const http = createHttpClient({ name: 'coingecko', baseUrl: fake.url, limits: fast })
+    const provider = coingeckoProvider(http, { now: () => new Date('2025-01-15T21:30:00Z'), warn: (_s, w) => warnings.push(w) })
+    const btc: Asset = { symbol: 'BTC', assetClass: 'crypto', provider: 'coingecko', coingeckoId: 'bitcoin' }
+    try {
+      // wholly before what the key may see: nothing to clamp to, the provider's reason is the error
+      const error = await provider.dailyBars(btc, '2023-01-01', '2023-03-01').catch((e: Error) => e)
+      expect((error as Error).message).toMatch(
+        /HTTP 401: 10012 Your request exceeds the allowed time range\. Public API users are limited to querying historical data within the past 365 days\. Upgrade to a paid plan to enjoy full historical data access: https:\/\/www\.coingecko\.com\/en\/api\/pricing\.$/,
+      )
+      expect(warnings).toEqual([])
+    } finally {
+      fake.coingeckoHistoryFrom = undefined
+      await provider.close()
+    }
+  })
+
+  it('names Polygon’s reason from its ERROR and NOT_AUTHORIZED bodies', async () => {
+    fake.once('/v2/aggs/ticker/NOPE/prev', { status: 403, body: { status: 'NOT_AUTHORIZED', request_id: 'a1b2', message: 'You are not entitled to this data. Please upgrade your plan at https://polygon.io/pricing' } })
+    const provider = polygon(fake)
+    try {
+      const quotes = await provider.latest([stock('NOPE')])
+      expect((quotes.get('NOPE') as Error).message).toMatch(/HTTP 403: NOT_AUTHORIZED You are not entitled to this data\. Please upgrade your plan at https:\/\/polygon\.io\/pricing$/)
+    } finally {
+      await provider.close()
+    }
+  })
+})
+
+describe('no key and no network', () => {
+  it('tells how to go on: the key to set, or USE_MOCK_DATA=1', async () => {
+    const config = loadConfig({ POLYGON_BASE_URL: 'http://127.0.0.1:9', COINGECKO_BASE_URL: 'http://127.0.0.1:9', COINGECKO_PLAN: 'pro' })
+    const sources = openPriceSources(config, { now: () => new Date('2025-01-15T21:30:00Z'), limits: { coingecko: { ...fast, retries: 0 } } })
+    const btc: Asset = { symbol: 'BTC', assetClass: 'crypto', provider: 'coingecko', coingeckoId: 'bitcoin' }
+    try {
+      await expect(sources.providerFor(stock('AAPL')).dailyBars(stock('AAPL'), '2025-01-08', '2025-01-15')).rejects.toThrow(
+        'no POLYGON_API_KEY: set POLYGON_API_KEY, or USE_MOCK_DATA=1 for the built-in provider',
+      )
+      await expect(sources.providerFor(btc).dailyBars(btc, '2025-01-08', '2025-01-15')).rejects.toThrow(
+        /ECONNREFUSED.*; no COINGECKO_API_KEY: set COINGECKO_API_KEY, or USE_MOCK_DATA=1 for the built-in provider$/,
+      )
+    } finally {
+      await sources.close()
     }
   })
 })

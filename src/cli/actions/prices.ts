@@ -3,6 +3,7 @@ import { cacheStats } from '../../cache/stats.js'
 import { closeCache, openCache } from '../../cache/redis.js'
 import { warmCache } from '../../cache/warm.js'
 import { runJob } from '../../engine/runner.js'
+import { planLimits } from '../../prices/plans.js'
 import type { ShowRange } from '../../prices/ranges.js'
 import { readLatest, readPrices } from '../../prices/read.js'
 import { withContext } from '../context.js'
@@ -12,6 +13,9 @@ import { reportOutcomes } from '../outcomes.js'
 /** `etl prices historical|hourly|latest`: the job from the registry, through the runner, with the command's range and symbols. */
 export async function ingest(jobName: string, parameters: { range?: string; symbols?: string[] }, options: { force?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
+    // a bad POLYGON_PLAN / COINGECKO_PLAN is the user's to fix (exit 2), before anything is asked
+    planLimits('polygon', ctx.config.polygon.plan)
+    planLimits('coingecko', ctx.config.coingecko.plan)
     const job = (await ctx.registry()).get(jobName)
     const env = await ctx.runEnv()
     const params: Record<string, unknown> = {}
@@ -24,13 +28,13 @@ export async function ingest(jobName: string, parameters: { range?: string; symb
 }
 
 /** `etl prices show SYMBOL [--range R] [--json]`: the read path, cache first for 1D. */
-export async function show(symbol: string, options: { range: string; json?: boolean }, command: Command): Promise<void> {
+export async function show(symbol: string, options: { range: string; json?: boolean; regularSession?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
     const cache = await openCache(ctx.config, ctx.log)
     try {
       const deps = { cache, warehouse: () => ctx.connections.warehouse(), now: ctx.now(), log: ctx.log }
       const name = symbol.trim()
-      const { source, bars } = await readPrices(name, options.range as ShowRange, deps)
+      const { source, bars } = await readPrices(name, options.range as ShowRange, deps, { regularSession: options.regularSession })
       if (options.json) {
         print(JSON.stringify(bars))
         return
@@ -41,7 +45,12 @@ export async function show(symbol: string, options: { range: string; json?: bool
         print(`${name} ${latest.price}${change} as of ${latest.asOf} (${latest.source}, from the ${latest.from})`)
       }
       if (bars.length === 0) {
-        print(`no ${options.range} bars of ${name} in the warehouse; 'etl prices historical' or 'etl prices hourly' fetch them`)
+        // the command that fetches what was asked: 1D is hourly bars, every other range daily ones
+        print(
+          options.range === '1D'
+            ? `no hourly (1D) bars of ${name} in the warehouse; 'etl prices hourly ${name}' fetches them (in market hours, or with --force); daily bars show with --range 7D`
+            : `no ${options.range} daily bars of ${name} in the warehouse; 'etl prices historical ${options.range} ${name}' fetches them`,
+        )
         return
       }
       print(table(['t', 'open', 'high', 'low', 'close', 'volume'], bars.map((b) => [b.t, b.open, b.high, b.low, b.close, b.volume])))
