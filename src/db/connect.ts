@@ -67,7 +67,7 @@ export class Connections {
       this.#opened.push(db)
       return db
     }
-    this.#dirLock ??= lockDataDir(this.#config.dataDir, this.#config.lockTimeoutMs).then((lock) => {
+    this.#dirLock ??= lockDataDir(this.#config.dataDir, this.#config.lockTimeoutMs, { onWait: (message) => this.#log.warn(message) }).then((lock) => {
       this.#opened.push({ close: () => lock.release() })
       return lock
     })
