@@ -1,7 +1,8 @@
 // Bundles the CLI, the library and the built-in jobs into dist/.
 // Dependencies stay external; the heavy ones (pg, PGlite) load only when a command needs them.
 import { build } from 'esbuild'
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname))
@@ -48,3 +49,18 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   plugins: [builtinJobs],
 })
+// An empty embedded database that new ones are copied from (src/db/pglite-template.ts): PGlite's
+// initdb peaks near 800 MB of RSS, so it runs once here, not in a user's first `etl demo`. Kept
+// outside dist/ (which every build wipes) and keyed by the PGlite version.
+// its package.json is not in its exports: found beside the entry point (dist/…)
+const pglitePackage = path.resolve(path.dirname(createRequire(path.join(root, 'package.json')).resolve('@electric-sql/pglite')), '../package.json')
+const template = path.join(root, '.cache', `pglite-${JSON.parse(readFileSync(pglitePackage, 'utf8')).version}-empty`)
+if (!existsSync(path.join(template, 'PG_VERSION'))) {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const partial = `${template}.partial-${process.pid}`
+  rmSync(partial, { recursive: true, force: true })
+  mkdirSync(path.dirname(partial), { recursive: true })
+  const db = await PGlite.create({ dataDir: partial })
+  await db.close()
+  renameSync(partial, template)
+}

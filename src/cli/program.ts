@@ -9,6 +9,7 @@ import { registerPricesCommands } from './prices-commands.js'
 import { registerMetricsCommands } from './metrics-commands.js'
 import { registerOpsCommands } from './ops-commands.js'
 import { registerRunCommands } from './run-commands.js'
+import { registerSqlCommands } from './sql-commands.js'
 import { registerSyncCommands } from './sync-commands.js'
 
 /** The `etl` program: flags become options objects and the same functions a library user calls. */
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerOpsCommands(program)
   registerSyncCommands(program)
   registerPricesCommands(program)
+  registerSqlCommands(program)
   return program
 }
 

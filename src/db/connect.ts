@@ -88,7 +88,7 @@ export class Connections {
         explain: role === 'oltp' ? explainTimeout(this.#config.sourceStatementTimeoutMs) : undefined,
       })
     }
-    this.#dirLock ??= lockDataDir(this.#config.dataDir, this.#config.lockTimeoutMs).then((lock) => {
+    this.#dirLock ??= lockDataDir(this.#config.dataDir, this.#config.lockTimeoutMs, { onWait: (message) => this.#log.warn(message) }).then((lock) => {
       this.#opened.push({ close: () => lock.release() })
       return lock
     })

@@ -9,7 +9,8 @@ import { EtlError } from '../errors.js'
  * directory silently lose committed rows, so the second waits (overlapping cron entries are
  * normal) and gives up after `timeoutMs` with DATA_DIR_LOCKED (exit 3).
  *
- * The lock is a file created with O_EXCL holding `pid@host`. A holder that died (kill -9, OOM)
+ * The lock is a file created with O_EXCL holding `pid@host` and, on a second line, the command
+ * (`etl backfill`), so that a waiter can say whom it waits for. A holder that died (kill -9, OOM)
  * cannot remove it, so a waiter on the same host that finds the pid gone takes it over.
  */
 export interface DataDirLock {
@@ -18,11 +19,17 @@ export interface DataDirLock {
 
 const POLL_MS = 100
 
-export async function lockDataDir(dataDir: string, timeoutMs: number): Promise<DataDirLock> {
+export interface LockOptions {
+  /** Called once, when the folder is found held by a live process: one line saying whom we wait for. */
+  onWait?: (message: string) => void
+}
+
+export async function lockDataDir(dataDir: string, timeoutMs: number, options: LockOptions = {}): Promise<DataDirLock> {
   fs.mkdirSync(dataDir, { recursive: true })
   const file = path.join(dataDir, 'nightshift.lock')
-  const me = `${process.pid}@${os.hostname()}`
+  const me = `${process.pid}@${os.hostname()}\n${commandName()}`
   const deadline = Date.now() + timeoutMs
+  let told = false
   for (;;) {
     if (tryCreate(file, me)) break
     const holder = readHolder(file)
@@ -33,10 +40,14 @@ export async function lockDataDir(dataDir: string, timeoutMs: number): Promise<D
     if (Date.now() >= deadline) {
       throw new EtlError(
         'DATA_DIR_LOCKED',
-        `the embedded database in ${dataDir} is in use by process ${holder?.raw ?? 'unknown'} and stayed locked for ${Math.round(
+        `the embedded database in ${dataDir} is in use by process ${holder ? describe(holder, true) : 'unknown'} and stayed locked for ${Math.round(
           timeoutMs / 1000,
         )}s; wait for it, raise --lock-timeout, or set WAREHOUSE_DATABASE_URL to use a server`,
       )
+    }
+    if (!told && holder && holder.pid > 0) {
+      told = true
+      options.onWait?.(`waiting for the embedded database, held by pid ${describe(holder, holder.host !== os.hostname())}, up to ${Math.round(timeoutMs / 1000)} s`)
     }
     await sleep(POLL_MS)
   }
@@ -65,17 +76,44 @@ function tryCreate(file: string, content: string): boolean {
   }
 }
 
-function readHolder(file: string): { pid: number; host: string; raw: string } | undefined {
+interface Holder {
+  pid: number
+  host: string
+  /** `etl backfill`; empty in a lock file written before the command was recorded */
+  command: string
+  raw: string
+}
+
+function readHolder(file: string): Holder | undefined {
   try {
     const raw = fs.readFileSync(file, 'utf8')
-    const [pid, host] = raw.split('@')
-    return { pid: Number(pid), host: host ?? '', raw }
+    const [who = '', command = ''] = raw.split('\n')
+    const [pid, host] = who.split('@')
+    return { pid: Number(pid), host: host ?? '', command: command.trim(), raw }
   } catch {
     return undefined
   }
 }
 
-function isDead(holder: { pid: number; host: string }): boolean {
+/** `4242 (etl backfill)`, or with the host `4242@db-1 (etl backfill)`. */
+function describe(holder: Holder, withHost: boolean): string {
+  const who = withHost ? `${holder.pid}@${holder.host}` : String(holder.pid)
+  return holder.command ? `${who} (${holder.command})` : who
+}
+
+/** What this process is, for the lock file: `etl backfill` (global options left out), else the script's name. */
+function commandName(): string {
+  const script = path.basename(process.argv[1] ?? 'node')
+  if (!/^etl(\.js)?$/.test(script)) return script
+  const words = process.argv.slice(2)
+  for (let i = 0; i < words.length; i++) {
+    if (words[i] === '--lock-timeout') i++
+    else if (!words[i]!.startsWith('-')) return `etl ${words[i]}`.slice(0, 60)
+  }
+  return 'etl'
+}
+
+function isDead(holder: Holder): boolean {
   // a holder on another host (a shared volume) cannot be checked; it is presumed alive
   if (holder.host !== os.hostname() || !Number.isInteger(holder.pid) || holder.pid <= 0) return false
   try {

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import { identity, parseInt8, TYPE_OIDS, type Database, type Session } from './database.js'
 import { PGliteSessionDialect } from './pglite-dialect.js'
+import { PGLITE_SETTINGS, pgliteWasmModule, seedFromTemplate } from './pglite-template.js'
 
 export interface PgliteOptions {
   /** Folder of the database files; undefined keeps it in memory (tests). */
@@ -22,8 +23,11 @@ const STDOUT = /\bto\s+stdout\b/i
  */
 export async function openPglite(options: PgliteOptions): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
+  if (options.dataDir) seedFromTemplate(options.dataDir)
   const pglite = await PGlite.create({
     dataDir: options.dataDir,
+    startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
+    pgliteWasmModule: await pgliteWasmModule(),
     parsers: { [TYPE_OIDS.int8]: parseInt8, [TYPE_OIDS.date]: identity },
   })
   if (options.settings?.length) await pglite.exec(options.settings.join('; '))
