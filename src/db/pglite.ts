@@ -29,6 +29,7 @@ export async function openPglite(options: PgliteOptions): Promise<Database> {
   const db = new Kysely<any>({ dialect: new PGliteSessionDialect(pglite) })
 
   const session: Session = {
+    kind: 'pglite',
     db,
     async exec(script) {
       await pglite.exec(script)
@@ -49,7 +50,6 @@ export async function openPglite(options: PgliteOptions): Promise<Database> {
 
   return {
     ...session,
-    kind: 'pglite',
     role: options.role,
     label: options.dataDir ? `pglite:${options.dataDir}` : 'pglite:memory',
     concurrent: false,
