@@ -1,6 +1,6 @@
 // What the table-sync scenarios share: a source and a warehouse database on the bench server,
-// the runner around one sync job, timing from a checkpoint, and the raw `COPY … TO STDOUT |
-// COPY … FROM STDIN` pipe they are measured against.
+// the runner around one sync job, timing from a checkpoint, and the raw binary `COPY … TO STDOUT |
+// COPY … FROM STDIN` pipe they are measured against (the fastest way PostgreSQL moves rows).
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams'
@@ -23,7 +23,7 @@ export interface SyncBench {
   sync(parameters?: Record<string, unknown>): Promise<JobResult>
   /** Times `fn` from a checkpoint, so no step pays for the dirty pages of the step before. */
   settled<T>(fn: () => Promise<T>): Promise<{ s: number; value: T }>
-  /** Seconds of a raw pipe of the source's `table` into the warehouse's `into`, made by `create` first and dropped after. */
+  /** Seconds of a raw binary pipe of the source's `table` into the warehouse's `into`, made by `create` first and dropped after. */
   rawPipe(table: string, into: string, create: string): Promise<number>
   close(): Promise<void>
 }
@@ -72,7 +72,7 @@ export async function syncBench(label: string, setup: (src: Database) => Promise
         await a.connect()
         await b.connect()
         try {
-          await pipeline(a.query(copyTo(`copy (select * from ${table}) to stdout`)), b.query(copyFrom(`copy ${into} from stdin`)))
+          await pipeline(a.query(copyTo(`copy (select * from ${table}) to stdout (format binary)`)), b.query(copyFrom(`copy ${into} from stdin (format binary)`)))
         } finally {
           await a.end()
           await b.end()

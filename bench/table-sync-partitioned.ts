@@ -1,16 +1,16 @@
 // Scenario `table_sync_partitioned`: the shape of the shipped dashboard tables — a target range-
-// partitioned by month on a time column of its key — with a 2M-row source (200k with --quick)
-// over two years. Ours: a --full-refresh, which makes the partitions of the source's days and
-// COPYs straight into the partitioned target; the baseline: a raw `COPY … TO STDOUT | COPY … FROM
-// STDIN` pipe into a table with the same partitions (goal: the sync's rows/s ≥ 0.8 of it). Also
+// partitioned by month on a time column of its key — with a 1M-row source over two years (200k
+// with --quick; 2M before, cut to keep three repetitions within the bench's time: the ratio is
+// rows/s against rows/s). Ours: a --full-refresh, which makes the partitions of the source's days and
+// COPYs straight into the partitioned target; the baseline: a raw binary `COPY … TO STDOUT | COPY …
+// FROM STDIN` pipe into a table with the same partitions (goal: the sync's rows/s ≥ 0.9 of it). Also
 // measured: an incremental run in a round that changed the newest 1 % of the keys (the rows keep
 // their partition: `occurred_at` does not change, `updated_at` does), against the full load.
 // Medians of 3 (5 rounds), every step from a checkpoint, as in bench/table-sync.ts.
 import type { JobResult } from '../src/engine/job.js'
 import { NOW, syncBench } from './sync-harness.js'
-import { median, result, round, type BenchResult } from './support.js'
+import { median, REPEAT, result, round, type BenchResult } from './support.js'
 
-const REPEAT = 3
 const REPEAT_RECENT = 5
 
 // a table with the target's columns, key and partition bounds: what a raw pipe is timed into
@@ -23,8 +23,8 @@ const SAME_PARTITIONS = `
     end loop;
   end $$;`
 
-export async function tableSyncPartitioned(quick = false): Promise<BenchResult> {
-  const rows = quick ? 200_000 : 2_000_000
+export async function tableSyncPartitioned(quick = false): Promise<BenchResult[]> {
+  const rows = quick ? 200_000 : 1_000_000
   const bench = await syncBench(
     'tsyncp',
     async (src) => {
@@ -67,31 +67,32 @@ export async function tableSyncPartitioned(quick = false): Promise<BenchResult> 
       recent.push(await settled(() => sync()))
     }
     const full = median(fullS)
-    const raw = median(rawS)
-    const incremental = median(recent.map((r) => r.s))
     const last = recent.at(-1)!.value
-    return {
-      ...result({
+    const common = { rows, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }
+    return [
+      result({
         scenario: 'table_sync_partitioned',
-        ours_s: full,
-        baseline_s: raw,
-        rows,
-        peak_rss_mb: process.resourceUsage().maxRSS / 1024,
-        goal: 'full load ≥ 0.8 of a raw COPY pipe into the same partitions (ratio ≤ 1.25)',
-        note:
-          `full load ${round(rows / full, 0)} rows/s vs raw COPY ${round(rows / raw, 0)} rows/s = ${round(raw / full)}; ` +
-          `incremental, newest 1 %: ${round(incremental)}s = ${round(incremental / full)} of the full load ` +
-          `(read ${last.rowsProcessed}, updated ${last.rowsUpdated}, inserted ${last.rowsInserted}); medians of ${REPEAT} (${REPEAT_RECENT} rounds)`,
+        ours: fullS,
+        baseline: rawS,
+        ...common,
+        goal: { max: 1.11 },
+        goalText: '≤ 1.11 (≥ 0.9 of the raw pipe\'s rows/s)',
+        note: `--full-refresh ${round(rows / full, 0)} rows/s vs a raw binary COPY pipe into the same partitions ${round(rows / median(rawS), 0)} rows/s`,
       }),
-      full_load_vs_raw_copy: round(raw / full),
-      incremental_s: round(incremental),
-      incremental_ratio: round(incremental / full),
-    } as BenchResult
+      result({
+        scenario: 'table_sync_partitioned_incremental',
+        ours: recent.map((r) => r.s),
+        baseline: recent.map(() => full),
+        ...common,
+        goal: null,
+        note: `newest 1 % changed: read ${last.rowsProcessed}, updated ${last.rowsUpdated}, inserted ${last.rowsInserted}; vs the full load`,
+      }),
+    ]
   } finally {
     await bench.close()
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.stdout.write(`${JSON.stringify(await tableSyncPartitioned(process.argv.includes('--quick')))}\n`)
+  for (const r of await tableSyncPartitioned(process.argv.includes('--quick'))) process.stdout.write(`${JSON.stringify(r)}\n`)
 }

@@ -6,6 +6,8 @@ import type { Readable } from 'node:stream'
  * COPY in and out on the same connection, so COPY into staging can share the run's transaction.
  */
 export interface Session {
+  /** PostgreSQL moves COPY as a stream in text or binary; PGlite as one blob, in text here. */
+  readonly kind: 'postgres' | 'pglite'
   readonly db: Kysely<any>
   /** Runs a script of several statements with no parameters (migrations, generated DDL). */
   exec(script: string): Promise<void>
@@ -30,7 +32,6 @@ export interface Session {
  * await wh.withSession(async (s) => s.db.transaction().execute(async (trx) => { ... }))
  */
 export interface Database extends Session {
-  readonly kind: 'postgres' | 'pglite'
   readonly role: 'oltp' | 'warehouse' | 'test'
   /** Where it lives, with no password: `postgres://app@db:5432/warehouse` or `pglite:/srv/.etl/warehouse`. */
   readonly label: string

@@ -34,6 +34,7 @@ export async function openPglite(options: PgliteOptions): Promise<Database> {
   const db = new Kysely<any>({ dialect: new PGliteSessionDialect(pglite) })
 
   const session: Session = {
+    kind: 'pglite',
     db,
     async exec(script) {
       await pglite.exec(script)
@@ -54,7 +55,6 @@ export async function openPglite(options: PgliteOptions): Promise<Database> {
 
   return {
     ...session,
-    kind: 'pglite',
     role: options.role,
     label: options.dataDir ? `pglite:${options.dataDir}` : 'pglite:memory',
     concurrent: false,

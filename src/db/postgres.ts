@@ -135,6 +135,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
 
 function sessionOf(client: pg.PoolClient, db: Kysely<any>): Session {
   return {
+    kind: 'postgres',
     db,
     exec: (script) => execOn(client, script),
     copyIn: (copySql, data) => copyInOn(client, copySql, data),

@@ -1,13 +1,15 @@
 import type { Readable } from 'node:stream'
 import type { Database, Session } from '../db/database.js'
+import { binaryReadable, copyOptions, type CopyFormat } from './copy-format.js'
 import type { SourceColumn } from './describe.js'
 import { ident, qualified } from './identifiers.js'
 
 /**
  * Moves a source query's rows into a fresh staging table of the warehouse: `COPY (query) TO
- * STDOUT` on the source piped into `COPY … FROM STDIN` on the run's own warehouse connection, in
- * PostgreSQL's text format, with backpressure, so memory does not grow with the row count on a
- * server. PGlite cannot stream: an embedded side moves the rows as one blob.
+ * STDOUT` on the source piped into `COPY … FROM STDIN` on the run's own warehouse connection, with
+ * backpressure, so memory does not grow with the row count on a server. Binary between two
+ * servers when every column is of a built-in type (staging is made from `columns`, so its types
+ * are the source's), else text. PGlite cannot stream: an embedded side moves the rows as one blob.
  *
  * The staging table is UNLOGGED and created inside the run's transaction, so a failed run leaves
  * nothing behind and the data never pays for WAL twice.
@@ -22,12 +24,14 @@ export async function loadStaging(options: {
   table: string
 }): Promise<number> {
   const { source, query, columns, warehouse, table } = options
-  return stageRows(warehouse, table, columns, () => source.copyOut(`copy (${query}) to stdout`))
+  const format: CopyFormat = warehouse.kind === 'postgres' && (await binaryReadable(source, query, columns)) ? 'binary' : 'text'
+  return stageRows(warehouse, table, columns, () => source.copyOut(`copy (${query}) to stdout${copyOptions(format)}`), { format })
 }
 
 /**
  * Creates the staging table and fills it from rows in PostgreSQL's COPY text format, from any
- * source (a PostgreSQL COPY, BigQuery pages turned into text). Returns the rows copied.
+ * source (a PostgreSQL COPY, BigQuery pages turned into text), or in its binary format
+ * (`format: 'binary'`, from a server's COPY of exactly these types). Returns the rows copied.
  * `analyze: false` skips the statistics, for callers that only scan staging or probe other tables
  * by key with it (a table never analyzed is estimated from its size in pages).
  *
@@ -39,7 +43,7 @@ export async function stageRows(
   table: string,
   columns: readonly SourceColumn[],
   open: () => Promise<Readable>,
-  options: { analyze?: boolean } = {},
+  options: { analyze?: boolean; format?: CopyFormat } = {},
 ): Promise<number> {
   const [schema] = table.split('.')
   await ensureStagingSchema(warehouse, schema!)
@@ -47,10 +51,14 @@ export async function stageRows(
     `drop table if exists ${qualified(table)};
      create unlogged table ${qualified(table)} (${columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')});`,
   )
-  const copied = await copyInFrom(warehouse, `copy ${qualified(table)} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin`, open)
+  const copied = await copyInFrom(warehouse, `copy ${qualified(table)} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin${copyOptions(options.format ?? 'text')}`, open)
   // a new table has no statistics: without them the merge that joins staging to a large target
-  // can choose to scan all of the target
-  if (options.analyze ?? true) await warehouse.exec(`analyze ${qualified(table)}`)
+  // can choose to scan all of the target. A sample of 3,000 rows (statistics 10) tells the
+  // planner as much about sizes and keys for that, at a tenth of the default's cost (0.1 s of 1M rows)
+  if (options.analyze ?? true) {
+    const t = qualified(table)
+    await warehouse.exec(`alter table ${t} ${columns.map((c) => `alter column ${ident(c.name)} set statistics ${STAGING_STATISTICS}`).join(', ')}; analyze ${t}`)
+  }
   return copied
 }
 
@@ -77,6 +85,8 @@ async function ensureStagingSchema(warehouse: Session, schema: string): Promise<
   const name = ident(schema).replaceAll("'", "''")
   await warehouse.exec(`do $$ begin if to_regnamespace('${name}') is null then create schema if not exists ${ident(schema)}; end if; end $$`)
 }
+
+const STAGING_STATISTICS = 10
 
 export async function dropStaging(warehouse: Session, table: string): Promise<void> {
   await warehouse.exec(`drop table if exists ${qualified(table)}`)

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Readable } from 'node:stream'
 import type { Database } from '../db/database.js'
+import { binaryReadable, copyOptions, type CopyFormat } from '../io/copy-format.js'
 import { describeSource, type SourceColumn } from '../io/describe.js'
 import { ident, literal, qualified } from '../io/identifiers.js'
 import { distinctDays } from './partitions.js'
@@ -22,8 +23,13 @@ export interface Since {
  */
 export interface SyncSource {
   describe(): Promise<SourceColumn[]>
-  /** The rows (all, or those with `since.column >= since.value`) with `columns` in order, as COPY text. */
-  rows(columns: readonly SourceColumn[], since: Since | null): Promise<Readable>
+  /**
+   * The rows (all, or those with `since.column >= since.value`) with `columns` in order, as COPY
+   * text, or in COPY's binary format when asked and `binary` said yes.
+   */
+  rows(columns: readonly SourceColumn[], since: Since | null, format?: CopyFormat): Promise<Readable>
+  /** Whether `rows` can give these columns in binary (a PostgreSQL server, built-in types only); absent: never. */
+  binary?(columns: readonly SourceColumn[]): Promise<boolean>
   /** Whether the source itself allows at most one row per value of `key` (a unique index on some of its columns). */
   uniqueKey?(key: readonly string[]): Promise<boolean>
   /**
@@ -37,9 +43,10 @@ export interface SyncSource {
 export function postgresSource(db: Database, source: { table: string } | { query: string }): SyncSource {
   return {
     describe: () => describeSource(db, source),
-    rows(columns, since) {
-      return db.copyOut(`copy (${extractQuery(source, columns, since)}) to stdout`)
+    rows(columns, since, format = 'text') {
+      return db.copyOut(`copy (${extractQuery(source, columns, since)}) to stdout${copyOptions(format)}`)
     },
+    binary: (columns) => binaryReadable(db, extractQuery(source, columns, null), columns),
     // a query's rows promise nothing; a table's unique index (or primary key) does
     uniqueKey: 'table' in source ? (key) => hasUniqueIndexWithin(db, source.table, key) : undefined,
     days: (column) => distinctDays(db.db, fromClause(source), column),

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { JobContext, JobResult } from '../engine/job.js'
+import { copyOptions, sameTypes, type CopyFormat } from '../io/copy-format.js'
 import type { SourceColumn } from '../io/describe.js'
 import { ident, qualified, stagingSchema } from '../io/identifiers.js'
 import { copyInFrom, dropStaging, stageRows } from '../io/staging.js'
@@ -59,6 +60,9 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
   const uniqueKeys = (await source.uniqueKey?.(def.primaryKey)) ?? false
   let counts: { processed: number; inserted: number; updated: number }
   let newMark: string | null
+  // binary COPY between two servers when the types allow it (the rows are not converted on the way)
+  const binaryOut = ctx.session.kind === 'postgres' && ((await source.binary?.(columns)) ?? false)
+  let format: CopyFormat = 'text'
   // a natively partitioned target takes the COPY too once the partitions of every source row
   // exist (a hypertable makes its own chunks, but that path is not tested: it goes through staging)
   const straight = state.storage === 'plain' || (state.storage === 'native' && source.days !== undefined)
@@ -69,14 +73,22 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
     // nothing to merge with: the source's COPY goes straight into the target, as fast as a raw pipe
     if (state.storage === 'native') await partitionsAhead(ctx, def, columns, await source.days!(partitionColumn(def, columns)), ddl)
     if (fullRefresh) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
-    const loaded = await copyInFrom(ctx.session, `copy ${target} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin`, () => source.rows(columns, null))
+    // an existing target may differ in a type modifier (sameType), which only text converts
+    if (binaryOut && (await sameTypes(ctx.db, def.target, columns))) format = 'binary'
+    const loaded = await copyInFrom(
+      ctx.session,
+      `copy ${target} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin${copyOptions(format)}`,
+      () => source.rows(columns, null, format),
+    )
     counts = { processed: loaded, inserted: loaded, updated: 0 }
     newMark = await maxValue(ctx.db, target, inc, t, null)
     await dropWindow(ctx.db, window)
   } else {
     const stagingName = `${stagingSchema(ctx.config.warehouseSchema)}.${ctx.job.name}`
     const staging = qualified(stagingName)
-    const staged = await stageRows(ctx.session, stagingName, columns, () => source.rows(columns, since), { analyze: false })
+    // staging is made from the source's columns: the same types
+    if (binaryOut) format = 'binary'
+    const staged = await stageRows(ctx.session, stagingName, columns, () => source.rows(columns, since, format), { analyze: false, format })
     // only an incremental run into the table the window was kept for can trust it; looked at
     // before new (empty) partitions change the table's storage
     const previous = since !== null && !state.created ? await openWindow(ctx.db, window, def.target, staging) : null
@@ -107,7 +119,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
 
   await writeWatermark(ctx.db, { jobName: ctx.job.name, value: newMark, type: incrementalType, rows: counts.processed, at: ctx.now, setBy: 'sync' })
   if (def.timePartition) await recordRetention(ctx.db, def, ctx.job.name, state.storage, ctx.now)
-  ctx.log.info({ watermark: newMark, ...counts }, 'synced')
+  ctx.log.info({ watermark: newMark, ...counts, copy: format }, 'synced')
   return { rowsProcessed: counts.processed, rowsInserted: counts.inserted, rowsUpdated: counts.updated }
 }
 
