@@ -214,9 +214,12 @@ describe('etl check as a subprocess', () => {
       expect(JSON.parse(result.stdout).alerts).toEqual([expect.objectContaining({ type: 'late', job: 'due_at_midnight', partition: yesterday })])
 
       fs.writeFileSync(path.join(dir, 'due_at_midnight.mjs'), "export default { kind: 'custom', partition: 'day', deadline: '24:00', async run() {} }\n")
-      const bad = await etl(['check'], { ...tw.env, ETL_JOBS_PATH: dir })
-      expect(bad.code).toBe(2)
-      expect(errorLines(bad.stderr)[0]).toMatch(/due_at_midnight\.mjs: field 'deadline' must be a time of day written HH:MM/)
+      // a bad job file is an alert of its own (the other checks still run): exit 1, naming the field
+      const bad = await etl(['check', '--json'], { ...tw.env, ETL_JOBS_PATH: dir })
+      expect(bad.code).toBe(1)
+      expect(JSON.parse(bad.stdout).alerts).toEqual([
+        expect.objectContaining({ type: 'broken_job', job: 'due_at_midnight', message: expect.stringMatching(/due_at_midnight\.mjs: field 'deadline' must be a time of day written HH:MM/) }),
+      ])
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
