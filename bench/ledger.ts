@@ -8,8 +8,8 @@
 import { sql } from 'kysely'
 import { migrateUp } from '../src/db/migrate.js'
 import { openPostgres } from '../src/db/postgres.js'
-import { findSuccess } from '../src/engine/ledger.js'
-import { pruneLedger } from '../src/ops/ledger-retention.js'
+import { findSuccess } from '../src/engine/ledger/index.js'
+import { pruneLedger } from '../src/engine/ledger/retention.js'
 import { median, result, scratchDatabase, seconds, type BenchResult } from './support.js'
 
 const NOW = new Date('2026-06-30T20:00:00Z')

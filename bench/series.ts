@@ -11,7 +11,7 @@ import { loadRegistry } from '../src/engine/registry.js'
 import { newInvocationId, runJob, type RunEnv } from '../src/engine/runner.js'
 import { runSequence } from '../src/engine/sequence.js'
 import { silentLogger } from '../src/log.js'
-import { seriesWindow, SERIES_PERIODS } from '../src/metrics/series.js'
+import { seriesWindow, SERIES_PERIODS } from '../src/kinds/series/time-series.js'
 import { builtinJobsDir } from '../src/paths.js'
 import { median, result, scratchDatabase, seconds, type BenchResult } from './support.js'
 

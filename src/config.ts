@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { z } from 'zod'
 import { EtlError } from './errors.js'
-import { DEFAULT_LEDGER_RETENTION, LEDGER_RETENTION } from './ops/ledger-retention.js'
+import { DEFAULT_LEDGER_RETENTION, LEDGER_RETENTION } from './engine/ledger/retention.js'
 import { isValidZone } from './time/calendar.js'
 
 /** Everything nightshift reads from the environment, validated once and frozen. */
@@ -24,7 +24,7 @@ export interface Config {
   readonly clockStart: Date | undefined
   readonly useMockData: boolean
   readonly adminToken: string | undefined
-  /** `plan`: POLYGON_PLAN / COINGECKO_PLAN as given; src/prices/plans.ts checks and applies it. */
+  /** `plan`: POLYGON_PLAN / COINGECKO_PLAN as given; src/providers/plans.ts checks and applies it. */
   readonly polygon: { readonly apiKey: string | undefined; readonly baseUrl: string; readonly plan: string | undefined }
   readonly coingecko: { readonly apiKey: string | undefined; readonly baseUrl: string; readonly plan: string | undefined }
   /** How long the retention job keeps ledger rows nothing needs (ETL_LEDGER_RETENTION); null: for ever. */

@@ -81,9 +81,9 @@ export async function backfill(
 /** Streaming building blocks for custom jobs: describe a source, COPY it into staging. */
 export { loadStaging } from './io/staging.js'
 export { describeTable, describeQuery, type SourceColumn } from './io/describe.js'
-export { versionAt } from './io/point-in-time.js'
+export { versionAt } from './kinds/dimension/point-in-time.js'
 export { openPostgres } from './db/postgres.js'
-export { readPrices, readLatest, type PriceBar, type PriceRead } from './prices/read.js'
+export { readPrices, readLatest, type PriceBar, type PriceRead } from './kinds/prices/read.js'
 export { openCache, closeCache } from './cache/redis.js'
 export { cached, cacheGet, cacheSet, invalidateTags, metricsKeys, metricsTags, TTL } from './cache/metrics.js'
 export { isMarketOpen, isTradingDay, sessionOf, nyseHolidays, lastMarketDay, MARKET_ZONE } from './time/market.js'

@@ -1,5 +1,5 @@
 import { defineFact } from '../../src/define.js'
-import { versionAt } from '../../src/io/point-in-time.js'
+import { versionAt } from '../../src/kinds/dimension/point-in-time.js'
 
 // Focus, blur, idle and resume events inside sessions, by the day they occurred.
 export default defineFact({

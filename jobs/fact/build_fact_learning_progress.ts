@@ -1,5 +1,5 @@
 import { defineFact } from '../../src/define.js'
-import { versionAt } from '../../src/io/point-in-time.js'
+import { versionAt } from '../../src/kinds/dimension/point-in-time.js'
 
 // A daily snapshot of each learner's mastery of each skill, as the source knew it at the end of the day.
 export default defineFact({

@@ -1,5 +1,5 @@
 import { defineFact } from '../../src/define.js'
-import { versionAt } from '../../src/io/point-in-time.js'
+import { versionAt } from '../../src/kinds/dimension/point-in-time.js'
 
 // One row per learning session, keyed to the tenant, learner and subject versions valid when it started.
 export default defineFact({

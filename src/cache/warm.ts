@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { Redis } from 'ioredis'
-import type { BarRow, LatestRow } from '../prices/store.js'
-import { cacheHourly1D, cacheLatest } from './prices.js'
+import type { BarRow, LatestRow } from '../kinds/prices/store.js'
+import { cacheHourly1D, cacheLatest } from '../kinds/prices/cache.js'
 import { cacheSet, metricsKeys, metricsTags } from './metrics.js'
 
 export interface WarmCounts {

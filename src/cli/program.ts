@@ -5,12 +5,12 @@ import { packageRoot } from '../paths.js'
 import { registerAdminCommands } from './admin-commands.js'
 import { positiveInt } from './options.js'
 import { registerLedgerCommands } from './ledger-commands.js'
-import { registerPricesCommands } from './prices-commands.js'
-import { registerMetricsCommands } from './metrics-commands.js'
+import { registerPricesCommands } from '../kinds/prices/commands.js'
+import { registerMetricsCommands } from '../kinds/rollup/commands.js'
 import { registerOpsCommands } from './ops-commands.js'
 import { registerRunCommands } from './run-commands.js'
 import { registerSqlCommands } from './sql-commands.js'
-import { registerSyncCommands } from './sync-commands.js'
+import { registerSyncCommands } from '../kinds/table-sync/commands.js'
 
 /** The `etl` program: flags become options objects and the same functions a library user calls. */
 export function buildProgram(): Command {

@@ -2,7 +2,7 @@ import pLimit from 'p-limit'
 import { addDays, dateRange, periodStart, type IsoDate } from '../time/calendar.js'
 import { hasEnded } from './ended.js'
 import type { RegisteredJob } from './job.js'
-import { abandonGoneRuns, pairKey, successfulPairs } from './ledger.js'
+import { abandonGoneRuns, pairKey, successfulPairs } from './ledger/index.js'
 import type { RunEnv, RunOutcome } from './runner.js'
 import { runSequence } from './sequence.js'
 

@@ -1,7 +1,7 @@
 import { EtlError } from '../errors.js'
 import type { IsoDate } from '../time/calendar.js'
 import type { RegisteredJob } from './job.js'
-import { failedPairsInRange, failedPairsOfRun, type FailedPair } from './ledger.js'
+import { failedPairsInRange, failedPairsOfRun, type FailedPair } from './ledger/index.js'
 import type { JobRegistry } from './registry.js'
 import type { RunEnv, RunOutcome } from './runner.js'
 import { runSequence } from './sequence.js'

@@ -1,7 +1,7 @@
 import { KINDS } from '../kinds/index.js'
 import { addDays, periodStart, type IsoDate } from '../time/calendar.js'
 import type { RegisteredJob } from './job.js'
-import { rebuiltUpstream } from './ledger.js'
+import { rebuiltUpstream } from './ledger/index.js'
 import { recordBlocked, runJob, targetOf, type RunEnv, type RunOutcome } from './runner.js'
 
 export interface SequenceOptions {

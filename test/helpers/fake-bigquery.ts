@@ -4,7 +4,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import type { BigQueryField, BigQueryValue } from '../../src/bigquery/types.js'
+import type { BigQueryField, BigQueryValue } from '../../src/kinds/table-sync/bigquery/types.js'
 
 export interface FakeResult {
   schema: BigQueryField[]

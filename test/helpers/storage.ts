@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely'
-import { hasTimescale } from '../../src/sync/partitions.js'
+import { hasTimescale } from '../../src/storage/partitions.js'
 
 /**
  * Tests of time-partitioned tables check what each storage mode promises: native range partitions

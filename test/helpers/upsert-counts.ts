@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import { upsertFromStaging } from '../../src/sync/upsert.js'
+import { upsertFromStaging } from '../../src/kinds/table-sync/upsert.js'
 
 type Counts = Awaited<ReturnType<typeof upsertFromStaging>>
 

@@ -1,9 +1,9 @@
 import { text } from 'node:stream/consumers'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { readServiceAccount, serviceAccountTokens } from '../../src/bigquery/auth.js'
-import { BigQueryClient } from '../../src/bigquery/client.js'
-import { bigquerySourceWith, clientFromEnv } from '../../src/bigquery/source.js'
-import { copyText, parameterValue, postgresType, timestampText, type BigQueryField } from '../../src/bigquery/types.js'
+import { readServiceAccount, serviceAccountTokens } from '../../src/kinds/table-sync/bigquery/auth.js'
+import { BigQueryClient } from '../../src/kinds/table-sync/bigquery/client.js'
+import { bigquerySourceWith, clientFromEnv } from '../../src/kinds/table-sync/bigquery/source.js'
+import { copyText, parameterValue, postgresType, timestampText, type BigQueryField } from '../../src/kinds/table-sync/bigquery/types.js'
 import { startFakeBigQuery, type FakeBigQuery } from '../helpers/fake-bigquery.js'
 
 describe('BigQuery rows in PostgreSQL terms', () => {

@@ -2,10 +2,10 @@ import fc from 'fast-check'
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { EtlError } from '../../src/errors.js'
-import { metricQuery, type SourceColumns } from '../../src/metrics/custom/compile.js'
-import { costClass } from '../../src/metrics/custom/execute.js'
-import { parseDefinition, type MetricDefinition } from '../../src/metrics/custom/definition.js'
-import { FormulaError, parseFormula } from '../../src/metrics/custom/formula.js'
+import { metricQuery, type SourceColumns } from '../../src/kinds/rollup/custom/compile.js'
+import { costClass } from '../../src/kinds/rollup/custom/execute.js'
+import { parseDefinition, type MetricDefinition } from '../../src/kinds/rollup/custom/definition.js'
+import { FormulaError, parseFormula } from '../../src/kinds/rollup/custom/formula.js'
 
 // compiles only: no database behind it
 const db = new Kysely<any>({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseCompanyId, seriesWindow } from '../../src/metrics/series.js'
-import { rollupPeriods } from '../../src/cli/actions/metrics.js'
+import { parseCompanyId, seriesWindow } from '../../src/kinds/series/time-series.js'
+import { rollupPeriods } from '../../src/kinds/rollup/actions.js'
 
 describe('tenant time series windows', () => {
   it.each([

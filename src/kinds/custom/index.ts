@@ -1,0 +1,15 @@
+import { z } from 'zod'
+import type { CustomJobDefinition, JobContext } from '../../engine/job.js'
+import type { KindHandler } from '../index.js'
+
+/** A job whose work is its own `run(ctx)` function. */
+export const custom: KindHandler = {
+  schema: z.looseObject({
+    run: z.custom<CustomJobDefinition['run']>((v) => typeof v === 'function', { message: 'must be a function run(ctx)' }),
+  }),
+  defaultPartition: 'day',
+  inPipeline: true,
+  async execute(ctx: JobContext) {
+    return (ctx.job.definition as unknown as CustomJobDefinition).run(ctx)
+  },
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod'
+import { RANGES } from './ranges.js'
+import type { KindHandler } from '../index.js'
+
+const limits = z.strictObject({
+  minIntervalMs: z.number().int().min(0).max(60_000).optional(),
+  concurrency: z.number().int().min(1).max(64).optional(),
+  timeoutMs: z.number().int().min(1).max(300_000).optional(),
+  retries: z.number().int().min(0).max(20).optional(),
+  backoffMs: z.number().int().min(0).max(60_000).optional(),
+  maxBackoffMs: z.number().int().min(0).max(600_000).optional(),
+  maxRetryAfterMs: z.number().int().min(0).max(3_600_000).optional(),
+})
+
+export const PricesSchema = z.looseObject({
+  bars: z.enum(['daily', 'hourly', 'latest']).optional(),
+  range: z.enum(RANGES).optional(),
+  marketHoursOnly: z.boolean().optional(),
+  afterCloseMinutes: z.number().int().min(0).max(720).optional(),
+  extendedHours: z.boolean().optional(),
+  symbols: z.array(z.string().min(1)).optional(),
+  batchSize: z.number().int().min(1).max(1000).optional(),
+  limits: z.strictObject({ polygon: limits.optional(), coingecko: limits.optional() }).optional(),
+  retention: z.string().regex(/^\d+ (days|months|years)$/, "must be an interval such as '2 years' or '90 days'").optional(),
+})
+
+/** Market prices from Polygon and CoinGecko (or the mock): daily bars, hourly bars, latest prices. */
+export const prices: KindHandler = {
+  schema: PricesSchema,
+  defaultPartition: 'none',
+  inPipeline: false,
+  // loaded when a price job runs: the HTTP client (undici) costs every other cron tick ~0.1 s to import
+  execute: async (ctx) => (await import('./ingest.js')).ingestPrices(ctx),
+}

@@ -1,0 +1,51 @@
+import { Option, type Command } from 'commander'
+import { EtlError } from '../../errors.js'
+import { parseMonth } from '../../time/calendar.js'
+import { dateOption, positiveInt } from '../../cli/options.js'
+
+// the engine loads only when a command runs, not for --help or a flag error
+const actions = () => import('./actions.js')
+
+const monthOption = (flag: string) => (value: string) => parseMonth(value, flag)
+const forceFlag = () => new Option('--force', 'run partitions that are already SUCCESS again')
+
+export function registerMetricsCommands(program: Command): void {
+  program
+    .command('rollup')
+    .description('weekly (Monday start) and monthly rollups of daily_metrics; default: the last complete week / month')
+    .argument('<weekly|monthly>', 'which rollup')
+    .option('--week <YYYY-MM-DD>', 'weekly: any day of the week to roll up', dateOption('--week'))
+    .option('--month <YYYY-MM>', 'monthly: the month to roll up', monthOption('--month'))
+    .option('--from <date>', 'a range instead: first day (weekly) or month YYYY-MM (monthly)')
+    .option('--to <date>', 'a range instead: last day (weekly) or month YYYY-MM (monthly)')
+    .addOption(forceFlag())
+    .action(async (grain: string, options, command: Command) => (await actions()).rollup(grain, options, command))
+
+  program
+    .command('series')
+    .description('tenant time series for every active tenant or one [--company ID] [--period P] [--force]; `series show --company ID [--period P] [--json]` prints chart rows')
+    .argument('[show]', 'print a tenant’s chart rows instead of computing them')
+    .option('--company <ID>', 'one tenant id (a positive integer)')
+    .option('--period <P>', 'weekly | monthly | quarterly | yearly (default: all; show: monthly)')
+    .option('--concurrency <N>', 'tenants at once on a server (1 on the embedded database)', positiveInt('--concurrency', 64))
+    .option('--json', 'show: print JSON')
+    .addOption(forceFlag())
+    .action(async (action: string | undefined, options, command: Command) => {
+      if (action !== undefined && action !== 'show') throw new EtlError('USAGE', `unknown series action '${action}'; use 'etl series' or 'etl series show'`)
+      const mod = await actions()
+      return action === 'show' ? mod.seriesShow(options, command) : mod.seriesRun(options, command)
+    })
+
+  program
+    .command('metric')
+    .description('custom metric definitions: define --file F | test --file F --from D1 --to D2 | calc --name N --from D1 --to D2 [--json] | list')
+    .argument('<define|test|calc|list>', 'what to do')
+    .option('--file <F>', 'define/test: a definition file (JSON)')
+    .option('--name <N>', 'calc: the metric’s name')
+    .option('--from <YYYY-MM-DD>', 'test/calc: first day', dateOption('--from'))
+    .option('--to <YYYY-MM-DD>', 'test/calc: last day (included)', dateOption('--to'))
+    .option('--json', 'calc/list: print JSON')
+    .option('--allow-expensive', 'run a query whose EXPLAIN cost class is high')
+    .option('--statement-timeout <ms>', 'test/calc: cancel the query after this many milliseconds (default 30000)', positiveInt('--statement-timeout', 3_600_000))
+    .action(async (action: string, options, command: Command) => (await actions()).metric(action, options, command))
+}

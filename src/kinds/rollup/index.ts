@@ -1,0 +1,51 @@
+import { z } from 'zod'
+import type { JobContext, JobResult } from '../../engine/job.js'
+import { JOB_NAME } from '../../engine/job-schema.js'
+import { calcCustomMetricsForDay } from './custom/job.js'
+import { aggregateDay } from './daily.js'
+import { aggregatePeriod } from './periods.js'
+import type { KindHandler } from '../index.js'
+
+const PARTITION_OF = { daily: 'day', weekly: 'week', monthly: 'month', custom_metrics: 'day' } as const
+
+/**
+ * A rollup job names what it aggregates; the SQL lives in src/metrics, one file per operation.
+ * `daily` reads the fact tables, `weekly`/`monthly` read daily_metrics only (and the ledger, for
+ * completeness), `custom_metrics` computes every active custom metric definition for the day.
+ */
+export const RollupSchema = z
+  .looseObject({
+    aggregate: z.enum(['daily', 'weekly', 'monthly', 'custom_metrics']),
+    /** The daily job whose SUCCESS rows make a week or month complete. */
+    dailyJob: z.string().regex(JOB_NAME, 'must name a job').optional(),
+    partition: z.enum(['day', 'week', 'month', 'none']).optional(),
+  })
+  .superRefine((def, ctx) => {
+    const wanted = PARTITION_OF[def.aggregate]
+    if ((def.partition ?? 'day') !== wanted) {
+      ctx.addIssue({ code: 'custom', path: ['partition'], message: `must be '${wanted}' for aggregate '${def.aggregate}'` })
+    }
+  })
+
+export type RollupDefinition = z.infer<typeof RollupSchema>
+
+export async function runRollup(ctx: JobContext): Promise<JobResult> {
+  const def = ctx.job.definition as unknown as RollupDefinition
+  switch (def.aggregate) {
+    case 'daily':
+      return aggregateDay(ctx)
+    case 'weekly':
+      return aggregatePeriod(ctx, 'week', def.dailyJob ?? 'aggregate_daily_metrics')
+    case 'monthly':
+      return aggregatePeriod(ctx, 'month', def.dailyJob ?? 'aggregate_daily_metrics')
+    case 'custom_metrics':
+      return calcCustomMetricsForDay(ctx)
+  }
+}
+
+export const rollup: KindHandler = {
+  schema: RollupSchema,
+  defaultPartition: 'day',
+  inPipeline: true,
+  execute: runRollup,
+}
