@@ -3,6 +3,9 @@ import type { Config } from '../config.js'
 import type { Database, Session } from '../db/database.js'
 import type { Logger } from '../log.js'
 import type { Bounds, IsoDate } from '../time/calendar.js'
+import type { LedgerReader } from './ledger/reader.js'
+
+export type { LedgerReader }
 
 export const JOB_KINDS = ['dimension', 'fact', 'rollup', 'series', 'prices', 'table-sync', 'custom'] as const
 export type JobKind = (typeof JOB_KINDS)[number]
@@ -74,6 +77,8 @@ export interface JobContext {
   readonly warehouse: Database
   /** The OLTP source, opened on first use. */
   source(): Promise<Database>
+  /** Ledger facts (days SUCCESS, the latest SUCCESS), read through `db`; only the runner writes the ledger. */
+  readonly ledger: LedgerReader
   readonly config: Config
   readonly log: Logger
   readonly now: Date
