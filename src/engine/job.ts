@@ -1,11 +1,10 @@
+// the ledger facts a job's work may read (ctx.ledger)
+import type { LedgerReader } from './ledger/reader.js'
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.js'
 import type { Database, Session } from '../db/database.js'
 import type { Logger } from '../log.js'
 import type { Bounds, IsoDate } from '../time/calendar.js'
-import type { LedgerReader } from './ledger/reader.js'
-
-export type { LedgerReader }
 
 export const JOB_KINDS = ['dimension', 'fact', 'rollup', 'series', 'prices', 'table-sync', 'custom'] as const
 export type JobKind = (typeof JOB_KINDS)[number]
@@ -58,6 +57,8 @@ export interface JobResult {
   /** Runs once the run's transaction has committed (cache writes); a failure there is a warning and leaves the status as it is. */
   afterCommit?: () => Promise<void>
 }
+
+export type { LedgerReader }
 
 /**
  * Everything a job's work gets from the runner. `db` is the run's transaction on the warehouse:

@@ -1,8 +1,9 @@
 import { KINDS } from '../kinds/index.js'
 import { addDays, periodStart, type IsoDate } from '../time/calendar.js'
 import type { RegisteredJob } from './job.js'
-import { ledgerReader, rebuiltUpstream } from './ledger/index.js'
+import { rebuiltUpstream } from './ledger/index.js'
 import { recordBlocked, runJob, targetOf, type RunEnv, type RunOutcome } from './runner.js'
+import { ledgerReader } from './ledger/reader.js'
 
 export interface SequenceOptions {
   force?: boolean
