@@ -1,7 +1,7 @@
 import { providerSecretVariables } from './providers/index.js'
 
 /**
- * Secrets never reach logs, `etl_job_runs.error_message` or `etl status` (SPEC section 2).
+ * Secrets never reach logs, the ledger's `error_message` or `etl status` (SPEC section 2).
  * Two nets: the password part of any URL, and the literal value of every secret variable (for
  * a URL variable, its password): these, and each provider's (POLYGON_API_KEY, … from src/providers/).
  */
