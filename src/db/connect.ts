@@ -94,7 +94,7 @@ export class Connections {
     })
     await this.#dirLock
     const { openPglite } = await import('./pglite.js')
-    return openPglite({ dataDir: path.join(this.#config.dataDir, role), role, settings: settingsOf(role, this.#config, 'session', options) })
+    return openPglite({ dataDir: embeddedDir(this.#config, role), role, settings: settingsOf(role, this.#config, 'session', options) })
   }
 
   async close(): Promise<void> {
@@ -106,6 +106,11 @@ export class Connections {
       }
     }
   }
+}
+
+/** The folder of a role's embedded database under ETL_DATA_DIR. */
+export function embeddedDir(config: Config, role: 'oltp' | 'warehouse'): string {
+  return path.join(config.dataDir, role)
 }
 
 /**
