@@ -107,3 +107,13 @@ describe('etl demo without a terminal', () => {
     expectStatusThenNext(stdout)
   })
 })
+
+describe('etl demo with a bad --scale', () => {
+  it('is exit 2 with one line naming the sizes, before any database is opened', async () => {
+    const env = await demoEnv()
+    const r = await etl(['demo', '--scale', 'huge'], env)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe("etl: --scale 'huge' is not a size; use small, medium or large\n")
+    expect(r.stdout).toBe('')
+  })
+})
