@@ -7,9 +7,11 @@ import path from 'node:path'
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname))
 // Small pure-JS dependencies are bundled in: kysely and zod are hundreds of ESM files each, and
-// resolving those costs a cron job more start-up than their code. Packages with native parts,
-// WASM, worker threads or optional peers stay external.
-const external = ['pg', 'pg-copy-streams', '@electric-sql/pglite', 'pino', 'pino-pretty', 'ioredis', 'undici', 'esbuild', 'cli-progress', 'google-auth-library', 'nightshift']
+// pg and pino dozens of CommonJS ones; resolving those through pnpm's links costs a cron tick
+// more start-up than their code (docs/performance.md). Packages with native parts, WASM or
+// optional peers stay external: pg's optional native driver and Cloudflare socket load only when
+// asked for, and pino's worker-thread transports are never used (log.ts writes to stderr itself).
+const external = ['pg-native', 'pg-cloudflare', '@electric-sql/pglite', 'pino-pretty', 'ioredis', 'undici', 'esbuild', 'cli-progress', 'google-auth-library', 'nightshift']
 // bundled CommonJS packages (commander) call require() for node built-ins
 const banner = { js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);" }
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', external, banner, sourcemap: true, logLevel: 'warning' }
@@ -40,6 +42,21 @@ const builtinJobs = {
   },
 }
 
+// pg asks at load whether it runs in a Cloudflare Worker; on Node 20, which has no `navigator`,
+// it finds out by building a fetch Response, which loads Node's whole fetch stack (~30 ms of a
+// cron tick). The CLI runs on Node only: the question is answered at build time.
+const pgNodeStreams = {
+  name: 'pg-node-streams',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const contents = source.replace('if (isCloudflareRuntime()) {', 'if (false) {')
+      if (contents === source) throw new Error(`${args.path}: the Cloudflare check to drop is not there any more; update scripts/build.mjs`)
+      return { contents, loader: 'js' }
+    })
+  },
+}
+
 rmSync(path.join(root, 'dist'), { recursive: true, force: true })
 await build({
   ...common,
@@ -47,7 +64,7 @@ await build({
   outdir: path.join(root, 'dist'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  plugins: [builtinJobs],
+  plugins: [builtinJobs, pgNodeStreams],
 })
 // An empty embedded database that new ones are copied from (src/db/pglite-template.ts): PGlite's
 // initdb peaks near 800 MB of RSS, so it runs once here, not in a user's first `etl demo`. Kept
