@@ -66,6 +66,18 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   plugins: [builtinJobs, pgNodeStreams],
 })
+// The bundle's job files are validated here, once: a command then validates only the jobs it
+// runs (src/engine/registry.ts). `etl jobs` exits 2 when one is broken, naming it and why.
+{
+  const { spawnSync } = await import('node:child_process')
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ETL_JOBS_PATH: '' }
+  const check = spawnSync(process.execPath, [path.join(root, 'bin/etl.js'), 'jobs', '--json'], { cwd: root, env, encoding: 'utf8' })
+  if (check.status !== 0) {
+    process.stderr.write(`build: the built-in jobs do not load:\n${check.stderr}`)
+    process.exit(1)
+  }
+}
+
 // An empty embedded database that new ones are copied from (src/db/pglite-template.ts): PGlite's
 // initdb peaks near 800 MB of RSS, so it runs once here, not in a user's first `etl demo`. Kept
 // outside dist/ (which every build wipes) and keyed by the PGlite version.
