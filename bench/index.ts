@@ -37,10 +37,13 @@ if (unknown?.length) {
 }
 
 const on = await machine()
+const started = performance.now()
 const all: BenchResult[] = []
 for (const [names, scenario] of groups) {
   if (only && !names.some((n) => only.includes(n))) continue
+  const began = performance.now()
   const results = [await scenario()].flat()
+  process.stderr.write(`(${names.join(', ')}: ${((performance.now() - began) / 1000).toFixed(0)} s; ${((performance.now() - started) / 60_000).toFixed(1)} min so far)\n`)
   all.push(...results)
   for (const r of results) {
     if (json) process.stdout.write(`${JSON.stringify(r)}\n`)

@@ -57,6 +57,15 @@ const pgNodeStreams = {
   },
 }
 
+// zod's namespace re-exports its 40-odd message locales (360 KB, half the zod a command
+// compiles); nightshift speaks English and never asks for another: `z.locales` keeps `en` only.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: 'export { default as en } from "./en.js";\n', loader: 'js' }))
+  },
+}
+
 rmSync(path.join(root, 'dist'), { recursive: true, force: true })
 await build({
   ...common,
@@ -64,7 +73,7 @@ await build({
   outdir: path.join(root, 'dist'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  plugins: [builtinJobs, pgNodeStreams],
+  plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly],
 })
 // The bundle's job files are validated here, once: a command then validates only the jobs it
 // runs (src/engine/registry.ts). `etl jobs` exits 2 when one is broken, naming it and why.
