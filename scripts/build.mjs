@@ -11,7 +11,9 @@ const root = path.dirname(path.dirname(new URL(import.meta.url).pathname))
 // more start-up than their code (docs/performance.md). Packages with native parts, WASM or
 // optional peers stay external: pg's optional native driver and Cloudflare socket load only when
 // asked for, and pino's worker-thread transports are never used (log.ts writes to stderr itself).
-const external = ['pg-native', 'pg-cloudflare', '@electric-sql/pglite', 'pino-pretty', 'ioredis', 'undici', 'esbuild', 'cli-progress', 'google-auth-library', 'nightshift']
+// pg-copy-streams loads only for a COPY, by a dynamic import whose named exports a bundled
+// CommonJS module would not have.
+const external = ['pg-native', 'pg-cloudflare', 'pg-copy-streams', '@electric-sql/pglite', 'pino-pretty', 'ioredis', 'undici', 'esbuild', 'cli-progress', 'google-auth-library', 'nightshift']
 // bundled CommonJS packages (commander) call require() for node built-ins
 const banner = { js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);" }
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', external, banner, sourcemap: true, logLevel: 'warning' }
