@@ -3,7 +3,7 @@ import type { Config } from '../config.js'
 import type { Logger } from '../log.js'
 import type { Database } from './database.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
-import { assertMigrated, migrateUp } from './migrate.js'
+import { assertMigrated, migrateUpIfBehind } from './migrate.js'
 
 /**
  * The source and warehouse of one command, opened on first use and closed last-in-first-out in
@@ -32,7 +32,7 @@ export class Connections {
       this.#opened.push(db)
       if (options.migrate === false) return db
       if (db.kind === 'pglite') {
-        const applied = await migrateUp(db, this.#config.warehouseSchema)
+        const applied = await migrateUpIfBehind(db, this.#config.warehouseSchema)
         if (applied.length) this.#log.info({ applied }, 'applied migrations to the embedded warehouse')
       } else {
         await assertMigrated(db, this.#config.warehouseSchema)
