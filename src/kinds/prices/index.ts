@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { RANGES } from './ranges.js'
-import type { KindHandler } from '../index.js'
+import { defineKind } from '../kind.js'
 
 const limits = z.strictObject({
   minIntervalMs: z.number().int().min(0).max(60_000).optional(),
@@ -25,10 +25,10 @@ export const PricesSchema = z.looseObject({
 })
 
 /** Market prices from Polygon and CoinGecko (or the mock): daily bars, hourly bars, latest prices. */
-export const prices: KindHandler = {
+export const prices = defineKind({
   schema: PricesSchema,
   defaultPartition: 'none',
   inPipeline: false,
   // loaded when a price job runs: the HTTP client (undici) costs every other cron tick ~0.1 s to import
   execute: async (ctx) => (await import('./ingest.js')).ingestPrices(ctx),
-}
+})

@@ -4,7 +4,7 @@ import { JOB_NAME } from '../../engine/job-schema.js'
 import { calcCustomMetricsForDay } from './custom/job.js'
 import { aggregateDay } from './daily.js'
 import { aggregatePeriod } from './periods.js'
-import type { KindHandler } from '../index.js'
+import { defineKind } from '../kind.js'
 
 const PARTITION_OF = { daily: 'day', weekly: 'week', monthly: 'month', custom_metrics: 'day' } as const
 
@@ -43,9 +43,9 @@ export async function runRollup(ctx: JobContext): Promise<JobResult> {
   }
 }
 
-export const rollup: KindHandler = {
+export const rollup = defineKind({
   schema: RollupSchema,
   defaultPartition: 'day',
   inPipeline: true,
   execute: runRollup,
-}
+})
