@@ -1,6 +1,7 @@
 import { z } from 'zod'
-import type { JobContext, JobResult } from '../../engine/job.js'
+import type { JobContext, JobResult, RegisteredJob } from '../../engine/job.js'
 import { JOB_NAME } from '../../engine/job-schema.js'
+import { invalidateRollupCache, rollupCacheTags } from './cache.js'
 import { calcCustomMetricsForDay } from './custom/job.js'
 import { aggregateDay } from './daily.js'
 import { aggregatePeriod } from './periods.js'
@@ -43,9 +44,20 @@ export async function runRollup(ctx: JobContext): Promise<JobResult> {
   }
 }
 
+/** A weekly or monthly rollup alone on its schedule runs as `etl rollup weekly|monthly`: the last complete period, not yesterday's. */
+function scheduleArgs(job: RegisteredJob): string[] | undefined {
+  const { aggregate } = job.definition as unknown as RollupDefinition
+  if ((aggregate === 'weekly' && job.partition === 'week') || (aggregate === 'monthly' && job.partition === 'month')) return ['rollup', aggregate]
+  return undefined
+}
+
 export const rollup = defineKind({
   schema: RollupSchema,
   defaultPartition: 'day',
   inPipeline: true,
   execute: runRollup,
+  cacheTags: rollupCacheTags,
+  // the cache follows the warehouse: a rollup's payloads go once its rows are committed
+  afterCommit: invalidateRollupCache,
+  scheduleArgs,
 })
