@@ -33,12 +33,6 @@ export interface JobCommon {
   deadline?: string
 }
 
-/** A job whose work is code: `run` gets the context and returns counts. */
-export interface CustomJobDefinition extends JobCommon {
-  kind: 'custom'
-  run(ctx: JobContext): Promise<JobResult | void>
-}
-
 /** Any job file's default export; the kinds' own fields are checked by their schemas. */
 export type JobDefinition = JobCommon & Record<string, unknown>
 

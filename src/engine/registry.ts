@@ -5,7 +5,7 @@ import type { z } from 'zod'
 import { EtlError } from '../errors.js'
 import { isJobKind, JOB_KINDS, KINDS, type KindHandler } from '../kinds/index.js'
 import { builtinJobsDir, packageRoot, runningFromDist } from '../paths.js'
-import type { JobDefinition, RegisteredJob } from './job.js'
+import type { JobDefinition, JobKind, RegisteredJob } from './job.js'
 import { fieldPath, JobCommonSchema } from './job-schema.js'
 
 const JOB_FILE = /\.(m?js|m?ts)$/
@@ -50,6 +50,11 @@ export class JobRegistry {
 
   has(name: string): boolean {
     return this.#byName.has(name)
+  }
+
+  /** The jobs of one kind, in dependency order: what a kind's own commands run. */
+  ofKind(kind: JobKind): RegisteredJob[] {
+    return this.jobs.filter((j) => j.kind === kind)
   }
 
   /** The named jobs (each must exist) or, without names, those `etl run` includes; in dependency order. */

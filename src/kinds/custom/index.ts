@@ -1,6 +1,12 @@
 import { z } from 'zod'
-import type { CustomJobDefinition, JobContext } from '../../engine/job.js'
+import type { JobCommon, JobContext, JobResult } from '../../engine/job.js'
 import { defineKind } from '../kind.js'
+
+/** A job whose work is code: `run` gets the context and returns counts. */
+export interface CustomJobDefinition extends JobCommon {
+  kind: 'custom'
+  run(ctx: JobContext): Promise<JobResult | void>
+}
 
 /** A job whose work is its own `run(ctx)` function. */
 export const custom = defineKind({

@@ -12,7 +12,13 @@ const limits = z.strictObject({
   maxRetryAfterMs: z.number().int().min(0).max(3_600_000).optional(),
 })
 
+/** The `etl prices` commands that run a job of the registry, with the command's range and symbols. */
+export const PRICE_COMMANDS = ['historical', 'hourly', 'latest'] as const
+export type PriceCommand = (typeof PRICE_COMMANDS)[number]
+
 export const PricesSchema = z.looseObject({
+  /** This job is the one `etl prices <command>` runs (one job per command). */
+  command: z.enum(PRICE_COMMANDS).optional(),
   bars: z.enum(['daily', 'hourly', 'latest']).optional(),
   range: z.enum(RANGES).optional(),
   marketHoursOnly: z.boolean().optional(),

@@ -10,14 +10,14 @@ import { defineKind } from '../kind.js'
 const PARTITION_OF = { daily: 'day', weekly: 'week', monthly: 'month', custom_metrics: 'day' } as const
 
 /**
- * A rollup job names what it aggregates; the SQL lives in src/metrics, one file per operation.
+ * A rollup job names what it aggregates; the SQL lives beside this file, one file per operation.
  * `daily` reads the fact tables, `weekly`/`monthly` read daily_metrics only (and the ledger, for
  * completeness), `custom_metrics` computes every active custom metric definition for the day.
  */
 export const RollupSchema = z
   .looseObject({
     aggregate: z.enum(['daily', 'weekly', 'monthly', 'custom_metrics']),
-    /** The daily job whose SUCCESS rows make a week or month complete. */
+    /** weekly and monthly: the daily job whose SUCCESS rows make a week or month complete. */
     dailyJob: z.string().regex(JOB_NAME, 'must name a job').optional(),
     partition: z.enum(['day', 'week', 'month', 'none']).optional(),
   })
@@ -25,6 +25,9 @@ export const RollupSchema = z
     const wanted = PARTITION_OF[def.aggregate]
     if ((def.partition ?? 'day') !== wanted) {
       ctx.addIssue({ code: 'custom', path: ['partition'], message: `must be '${wanted}' for aggregate '${def.aggregate}'` })
+    }
+    if ((def.aggregate === 'weekly' || def.aggregate === 'monthly') && !def.dailyJob) {
+      ctx.addIssue({ code: 'custom', path: ['dailyJob'], message: `must name the daily rollup job whose SUCCESS days make a ${def.aggregate === 'weekly' ? 'week' : 'month'} complete` })
     }
   })
 
@@ -36,9 +39,9 @@ export async function runRollup(ctx: JobContext): Promise<JobResult> {
     case 'daily':
       return aggregateDay(ctx)
     case 'weekly':
-      return aggregatePeriod(ctx, 'week', def.dailyJob ?? 'aggregate_daily_metrics')
+      return aggregatePeriod(ctx, 'week', def.dailyJob!)
     case 'monthly':
-      return aggregatePeriod(ctx, 'month', def.dailyJob ?? 'aggregate_daily_metrics')
+      return aggregatePeriod(ctx, 'month', def.dailyJob!)
     case 'custom_metrics':
       return calcCustomMetricsForDay(ctx)
   }
