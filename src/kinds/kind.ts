@@ -1,6 +1,6 @@
 import type { z } from 'zod'
 import type { Config } from '../config.js'
-import type { JobContext, JobResult, PartitionKind, RegisteredJob } from '../engine/job.js'
+import type { JobContext, JobResult, LedgerReader, PartitionKind, RegisteredJob } from '../engine/job.js'
 import type { RunEnv } from '../engine/runner.js'
 import type { Logger } from '../log.js'
 import type { IsoDate } from '../time/calendar.js'
@@ -21,7 +21,7 @@ export interface KindHandler<S extends z.ZodType = z.ZodType> {
   readonly inPipeline: boolean
   readonly execute: (ctx: JobContext) => Promise<JobResult | void>
   /** Earlier partitions whose source changed since they were built (late-arriving data); `etl run` redoes them first. */
-  readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate) => Promise<IsoDate[]>
+  readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate, ledger: LedgerReader) => Promise<IsoDate[]>
   /** The cache tags a finished run of the job makes stale (none by default). */
   readonly cacheTags?: (job: RegisteredJob, target: IsoDate | null) => string[]
   /**
