@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis'
+import type { Kysely } from 'kysely'
 import type { z } from 'zod'
 import type { Config } from '../config.js'
 import type { JobContext, JobResult, LedgerReader, PartitionKind, RegisteredJob } from '../engine/job.js'
@@ -35,6 +37,8 @@ export interface KindHandler<S extends z.ZodType = z.ZodType> {
    * itself (the last complete week), so `etl schedule` does not warn about an unended period.
    */
   readonly scheduleArgs?: (job: RegisteredJob) => string[] | undefined
+  /** `etl cache warm`: puts the kind's most asked-for payloads into the cache from the warehouse; counts per family. */
+  readonly warmCache?: (redis: Redis, db: Kysely<any>) => Promise<Record<string, number>>
 }
 
 /** What a kind's `afterCommit` is told about the run. */

@@ -18,17 +18,7 @@ const TABLE = ['src/kinds/index.ts', 'src/kinds/kind.ts', 'src/kinds/commands.ts
  * Imports that break a rule and are left for now, each with why. An entry that no longer
  * happens fails the test, so the list only shrinks.
  */
-const EXCEPTIONS: ReadonlyArray<{ from: string; to: string; why: string }> = [
-  {
-    // `etl cache warm` fills the price keys from the warehouse; the warm-up is not yet a hook of
-    // each kind (prices and rollups would each declare theirs), so the cache module reads the
-    // prices folder directly
-    from: 'src/cache/warm.ts',
-    to: 'src/kinds/prices/store.ts',
-    why: 'cache warm-up of prices, not yet a kind hook',
-  },
-  { from: 'src/cache/warm.ts', to: 'src/kinds/prices/cache.ts', why: 'cache warm-up of prices, not yet a kind hook' },
-]
+const EXCEPTIONS: ReadonlyArray<{ from: string; to: string; why: string }> = []
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -82,7 +82,7 @@ export async function warm(command: Command): Promise<void> {
     try {
       const warehouse = await ctx.connections.warehouse()
       const counts = await warmCache(redis, warehouse.db)
-      print(`cache warmed: ${counts.latest} latest prices, ${counts.hourly} 1D charts, ${counts.metrics} metric payloads`)
+      print(`cache warmed: ${counts.latest ?? 0} latest prices, ${counts.hourly ?? 0} 1D charts, ${counts.metrics ?? 0} metric payloads`)
     } finally {
       await closeCache(redis)
     }

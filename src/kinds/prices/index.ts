@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { warmPriceCache } from './cache.js'
 import { RANGES } from './ranges.js'
 import { defineKind } from '../kind.js'
 
@@ -37,4 +38,5 @@ export const prices = defineKind({
   inPipeline: false,
   // loaded when a price job runs: the HTTP client (undici) costs every other cron tick ~0.1 s to import
   execute: async (ctx) => (await import('./ingest.js')).ingestPrices(ctx),
+  warmCache: warmPriceCache,
 })

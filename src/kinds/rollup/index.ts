@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { JobContext, JobResult, RegisteredJob } from '../../engine/job.js'
 import { JOB_NAME } from '../../engine/job-schema.js'
-import { invalidateRollupCache, rollupCacheTags } from './cache.js'
+import { invalidateRollupCache, rollupCacheTags, warmMetricsCache } from './cache.js'
 import { calcCustomMetricsForDay } from './custom/job.js'
 import { aggregateDay } from './daily.js'
 import { aggregatePeriod } from './periods.js'
@@ -63,4 +63,5 @@ export const rollup = defineKind({
   // the cache follows the warehouse: a rollup's payloads go once its rows are committed
   afterCommit: invalidateRollupCache,
   scheduleArgs,
+  warmCache: warmMetricsCache,
 })
