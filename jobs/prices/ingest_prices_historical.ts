@@ -7,6 +7,7 @@ export default definePrices({
   schedule: '30 16 * * 1-5',
   timezone: 'America/New_York',
   pipeline: false,
+  command: 'historical',
   bars: 'daily',
   range: '7D',
 })

@@ -8,6 +8,7 @@ export default definePrices({
   schedule: '30 4-20 * * 1-5',
   timezone: 'America/New_York',
   pipeline: false,
+  command: 'hourly',
   bars: 'hourly',
   marketHoursOnly: true,
   extendedHours: true,

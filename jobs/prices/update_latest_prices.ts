@@ -7,6 +7,7 @@ export default definePrices({
   schedule: '* 9-15 * * 1-5',
   timezone: 'America/New_York',
   pipeline: false,
+  command: 'latest',
   bars: 'latest',
   marketHoursOnly: true,
 })

@@ -1,17 +1,15 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Command, Option } from 'commander'
+import { KIND_COMMANDS } from '../kinds/commands.js'
 import { LEDGER_TABLE } from '../engine/ledger/table.js'
 import { packageRoot } from '../paths.js'
 import { registerAdminCommands } from './admin-commands.js'
 import { positiveInt } from './options.js'
 import { registerLedgerCommands } from './ledger-commands.js'
-import { registerPricesCommands } from '../kinds/prices/commands.js'
-import { registerMetricsCommands } from '../kinds/rollup/commands.js'
 import { registerOpsCommands } from './ops-commands.js'
 import { registerRunCommands } from './run-commands.js'
 import { registerSqlCommands } from './sql-commands.js'
-import { registerSyncCommands } from '../kinds/table-sync/commands.js'
 
 /** The `etl` program: flags become options objects and the same functions a library user calls. */
 export function buildProgram(): Command {
@@ -34,12 +32,11 @@ export function buildProgram(): Command {
       '\nExit codes: 0 all SUCCESS or SKIPPED, 1 a job FAILED or PARTIAL, 2 bad usage or input, 3 environment (database, migrations, configuration).',
     )
   registerRunCommands(program)
+  // each kind's own commands, from the kinds table
+  for (const register of Object.values(KIND_COMMANDS)) register(program)
   registerLedgerCommands(program)
   registerAdminCommands(program)
-  registerMetricsCommands(program)
   registerOpsCommands(program)
-  registerSyncCommands(program)
-  registerPricesCommands(program)
   registerSqlCommands(program)
   return program
 }

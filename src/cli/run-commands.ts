@@ -1,15 +1,19 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
+import type { JobKind } from '../engine/job.js'
 import type { RunOptions, Selection } from './actions/run.js'
 import { dateOption, list, positiveInt } from './options.js'
 
 // the engine loads only when a command runs, not for --help or a flag error
 const actions = () => import('./actions/run.js')
 
-const dateFlag = () => new Option('--date <YYYY-MM-DD>', 'the day to process (default: yesterday in ETL_TIMEZONE)').argParser(dateOption('--date'))
-const forceFlag = () => new Option('--force', 'run partitions that are already SUCCESS again')
-const dryRunFlag = () => new Option('--dry-run', 'print what would run or be skipped, and why; run and record nothing')
+export const dateFlag = () => new Option('--date <YYYY-MM-DD>', 'the day to process (default: yesterday in ETL_TIMEZONE)').argParser(dateOption('--date'))
+export const forceFlag = () => new Option('--force', 'run partitions that are already SUCCESS again')
+export const dryRunFlag = () => new Option('--dry-run', 'print what would run or be skipped, and why; run and record nothing')
 const select = (selection: Selection) => async (options: RunOptions, command: Command) =>
   (await actions()).runSelection(selection, options, command)
+
+/** The action of a kind's "every job of this kind for a date" command (`etl sync-dimensions`): like `etl run`, for the kind's jobs. */
+export const runJobsOfKind = (kind: JobKind) => select({ kind })
 
 export function registerRunCommands(program: Command): void {
   program
@@ -20,23 +24,6 @@ export function registerRunCommands(program: Command): void {
     .option('--jobs <a,b>', 'only these jobs (comma-separated), still in dependency order', list)
     .addOption(dryRunFlag())
     .action(select('pipeline'))
-
-  program
-    .command('sync-dimensions')
-    .alias('dimensions')
-    .description('every dimension sync job')
-    .addOption(forceFlag())
-    .addOption(dryRunFlag())
-    .action(select('dimension'))
-
-  program
-    .command('build-facts')
-    .alias('facts')
-    .description('every fact build job for a date')
-    .addOption(dateFlag())
-    .addOption(forceFlag())
-    .addOption(dryRunFlag())
-    .action(select('fact'))
 
   program
     .command('run-job')

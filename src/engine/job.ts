@@ -5,9 +5,10 @@ import type { Config } from '../config.js'
 import type { Database, Session } from '../db/database.js'
 import type { Logger } from '../log.js'
 import type { Bounds, IsoDate } from '../time/calendar.js'
+// a type only: the engine names no kind, it takes their names from the kinds table
+import type { JobKind } from '../kinds/index.js'
 
-export const JOB_KINDS = ['dimension', 'fact', 'rollup', 'series', 'prices', 'table-sync', 'custom'] as const
-export type JobKind = (typeof JOB_KINDS)[number]
+export type { JobKind }
 
 /** What one run covers: a day, a week (Monday start), a month, or nothing (runs each time it is called). */
 export type PartitionKind = 'day' | 'week' | 'month' | 'none'
@@ -32,12 +33,6 @@ export interface JobCommon {
    * @example deadline: '06:00'
    */
   deadline?: string
-}
-
-/** A job whose work is code: `run` gets the context and returns counts. */
-export interface CustomJobDefinition extends JobCommon {
-  kind: 'custom'
-  run(ctx: JobContext): Promise<JobResult | void>
 }
 
 /** Any job file's default export; the kinds' own fields are checked by their schemas. */

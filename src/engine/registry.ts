@@ -3,9 +3,9 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { z } from 'zod'
 import { EtlError } from '../errors.js'
-import { KINDS } from '../kinds/index.js'
+import { isJobKind, JOB_KINDS, KINDS, type KindHandler } from '../kinds/index.js'
 import { builtinJobsDir, packageRoot, runningFromDist } from '../paths.js'
-import type { JobDefinition, RegisteredJob } from './job.js'
+import type { JobDefinition, JobKind, RegisteredJob } from './job.js'
 import { fieldPath, JobCommonSchema } from './job-schema.js'
 
 const JOB_FILE = /\.(m?js|m?ts)$/
@@ -78,6 +78,11 @@ export class JobRegistry {
 
   has(name: string): boolean {
     return this.#registered().byName.has(name)
+  }
+
+  /** The jobs of one kind, in dependency order: what a kind's own commands run. */
+  ofKind(kind: JobKind): RegisteredJob[] {
+    return this.jobs.filter((j) => j.kind === kind)
   }
 
   /** The named jobs (each must exist) or, without names, those `etl run` includes; in dependency order. */
@@ -306,14 +311,19 @@ export function validateJob(exported: unknown, file: string): RegisteredJob {
   }
   const common = JobCommonSchema.safeParse(exported)
   if (!common.success) throw zodProblem(file, common.error)
-  const handler = KINDS[common.data.kind]
+  const kind = common.data.kind
+  if (!isJobKind(kind)) {
+    const near = closest(kind, JOB_KINDS)
+    throw new EtlError('BAD_JOB_FILE', `${file}: field 'kind' is '${kind}', not a kind of job${near ? `; did you mean '${near}'?` : ` (kinds: ${JOB_KINDS.join(', ')})`}`)
+  }
+  const handler: KindHandler = KINDS[kind]
   const own = handler.schema.safeParse(exported)
   if (!own.success) throw zodProblem(file, own.error)
   const unknown = unknownField(exported, handler.schema)
   if (unknown) {
     const known = [...Object.keys(JobCommonSchema.shape), ...Object.keys(shapeOf(handler.schema))]
     const near = closest(unknown, known)
-    throw new EtlError('BAD_JOB_FILE', `${file}: unknown field '${unknown}'${near ? `; did you mean '${near}'?` : ` (a ${common.data.kind} job has: ${known.join(', ')})`}`)
+    throw new EtlError('BAD_JOB_FILE', `${file}: unknown field '${unknown}'${near ? `; did you mean '${near}'?` : ` (a ${kind} job has: ${known.join(', ')})`}`)
   }
   const definition = exported as JobDefinition
   const base = path.basename(file).replace(JOB_FILE, '')
@@ -324,7 +334,7 @@ export function validateJob(exported: unknown, file: string): RegisteredJob {
   const partition = common.data.partition ?? handler.defaultPartition
   return Object.freeze({
     name,
-    kind: common.data.kind,
+    kind,
     file,
     partition,
     pipeline: common.data.pipeline ?? (handler.inPipeline && (partition === 'day' || partition === 'none')),

@@ -4,7 +4,7 @@ import type { Database } from '../db/database.js'
 import type { ControlledTransaction } from 'kysely'
 import type { RunStatus } from '../db/schema.js'
 import { EtlError, isEtlError } from '../errors.js'
-import { KINDS } from '../kinds/index.js'
+import { KINDS, type KindHandler } from '../kinds/index.js'
 import type { Logger } from '../log.js'
 import { redact } from '../redact.js'
 import { dateOf, periodBounds, periodStart, type IsoDate } from '../time/calendar.js'
@@ -93,6 +93,7 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
   })
   const parameters = { date: request.date ?? null, force: Boolean(request.force), ...request.parameters }
   const base = { invocationId: env.invocationId, jobName: job.name, runDate: dateOf(started, env.config.timezone), targetDate: target, parameters }
+  const kind: KindHandler = KINDS[job.kind]
   const exclusive = !env.warehouse.concurrent
   const ledgerDb = env.warehouse.db
   const lockId = exclusive ? undefined : await lockIdOf(ledgerDb, job.name, target, { create: !request.dryRun })
@@ -173,7 +174,7 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
         runId,
         parameters,
       }
-      const jobResult = (await untilInterrupted(Promise.resolve(KINDS[job.kind].execute(ctx)), env.interrupt)) ?? {}
+      const jobResult = (await untilInterrupted(Promise.resolve(kind.execute(ctx)), env.interrupt)) ?? {}
       committing = true
       const failed = jobResult.failedUnits ?? []
       const status: RunStatus = jobResult.skipped ? 'SKIPPED' : failed.length > 0 ? 'PARTIAL' : 'SUCCESS'
@@ -188,7 +189,7 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
       // the cache follows the warehouse, never leads it: written or invalidated after the commit
       const afterCommit = async () => {
         await result.result.afterCommit?.()
-        if (env.config.redisUrl && result.status !== 'SKIPPED') await (await import('../cache/invalidate.js')).invalidateAfterRun(env.config, log, job, target)
+        if (result.status !== 'SKIPPED') await kind.afterCommit?.({ job, target, config: env.config, log })
       }
       await afterCommit().catch((error: unknown) => log.warn({ runId }, `after commit: ${redact(errorText(error))}`))
       return outcome(result.status, { runId, result: result.result, message: result.message ?? undefined })

@@ -1,7 +1,6 @@
-import { z } from 'zod'
-import type { JobContext, JobKind, JobResult, LedgerReader, PartitionKind, RegisteredJob } from '../engine/job.js'
-import type { RunEnv } from '../engine/runner.js'
-import type { IsoDate } from '../time/calendar.js'
+import type { z } from 'zod'
+import type { JobCommon } from '../engine/job.js'
+import type { KindHandler } from './kind.js'
 import { custom } from './custom/index.js'
 import { dimension } from './dimension/index.js'
 import { prices } from './prices/index.js'
@@ -10,21 +9,10 @@ import { rollup } from './rollup/index.js'
 import { series } from './series/index.js'
 import { tableSync } from './table-sync/index.js'
 
-/**
- * What a kind of job does. The engine knows kinds only through this table: the fields a job
- * file of that kind must have, its default partition, whether `etl run` includes it, and the
- * work itself.
- */
-export interface KindHandler {
-  readonly schema: z.ZodType
-  readonly defaultPartition: PartitionKind
-  readonly inPipeline: boolean
-  readonly execute: (ctx: JobContext) => Promise<JobResult | void>
-  /** Earlier partitions whose source changed since they were built (late-arriving data); `etl run` redoes them first. */
-  readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate, ledger: LedgerReader) => Promise<IsoDate[]>
-}
+export { defineKind, type CommittedRun, type KindHandler } from './kind.js'
 
-export const KINDS: Record<JobKind, KindHandler> = {
+/** The kinds table: adding a kind is adding its folder and one line here. */
+export const KINDS = {
   custom,
   dimension,
   fact,
@@ -32,4 +20,22 @@ export const KINDS: Record<JobKind, KindHandler> = {
   series,
   prices,
   'table-sync': tableSync,
+} satisfies Record<string, KindHandler>
+
+export type JobKind = keyof typeof KINDS
+
+/** Every kind's name, in the table's order. */
+export const JOB_KINDS = Object.keys(KINDS) as JobKind[]
+
+export function isJobKind(kind: string): kind is JobKind {
+  return Object.hasOwn(KINDS, kind)
 }
+
+/**
+ * A job file of kind K as its author writes it: the common fields and the kind's own, typed from
+ * the kind's schema.
+ */
+export type JobFileOf<K extends JobKind> = Omit<JobCommon, 'kind'> & { kind: K } & z.input<(typeof KINDS)[K]['schema']>
+
+/** A job file of any kind. */
+export type JobFile = { [K in JobKind]: JobFileOf<K> }[JobKind]

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { RegisteredJob } from '../engine/job.js'
+import { KINDS, type KindHandler } from '../kinds/index.js'
 
 /**
  * What cron or Kubernetes should start, and when, worked out from the job registry once, so
@@ -69,7 +70,7 @@ export function planSchedule(jobs: readonly RegisteredJob[], options: ScheduleOp
       name,
       schedule,
       timezone: group[0]!.timezone,
-      args: names.length === 1 ? singleJobArgs(group[0]!) : ['run', '--jobs', names.join(',')],
+      args: names.length === 1 ? singleJobArgs(group[0]!).args : ['run', '--jobs', names.join(',')],
       jobs: names,
       description: `${names.join(', ')} (${describeKinds(group)})${group.map((j) => periodWarning(j, schedule)).join('')}`,
       role: 'jobs',
@@ -97,22 +98,21 @@ export function planSchedule(jobs: readonly RegisteredJob[], options: ScheduleOp
 }
 
 /**
- * A job alone on its schedule: `etl run-job`, whose default date is yesterday. The weekly and
- * monthly rollups run as `etl rollup weekly|monthly` instead, which take the last complete
- * period: on the 2nd of a month, yesterday lies in the month just begun.
+ * A job alone on its schedule: `etl run-job`, whose default date is yesterday, unless its kind
+ * says otherwise (src/kinds): the weekly and monthly rollups run as `etl rollup weekly|monthly`,
+ * which take the last complete period, since on the 2nd of a month yesterday lies in the month
+ * just begun.
  */
-function singleJobArgs(job: RegisteredJob): string[] {
-  const grain = job.definition.aggregate
-  if (job.kind === 'rollup' && ((grain === 'weekly' && job.partition === 'week') || (grain === 'monthly' && job.partition === 'month'))) {
-    return ['rollup', grain]
-  }
-  return ['run-job', '--job', job.name]
+function singleJobArgs(job: RegisteredJob): { args: string[]; ownPeriod: boolean } {
+  const kind: KindHandler = KINDS[job.kind]
+  const own = kind.scheduleArgs?.(job)
+  return own ? { args: own, ownPeriod: true } : { args: ['run-job', '--job', job.name], ownPeriod: false }
 }
 
 /** Says so when a weekly or monthly job run for yesterday would get a period that has not ended. */
 function periodWarning(job: RegisteredJob, schedule: string): string {
   if (job.partition !== 'week' && job.partition !== 'month') return ''
-  if (singleJobArgs(job)[0] === 'rollup') return ''
+  if (singleJobArgs(job).ownPeriod) return ''
   const [, , dom, , dow] = schedule.split(' ')
   const dayAfterPeriod = job.partition === 'week' ? dow === '1' : dom === '1'
   return dayAfterPeriod ? '' : `; WARNING: ${job.name} runs for the ${job.partition} holding yesterday, which has not ended on this schedule`

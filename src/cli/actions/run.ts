@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { backfill, type BackfillSummary } from '../../engine/backfill.js'
 import { assertEnded, lastEndedDay } from '../../engine/ended.js'
-import type { RegisteredJob } from '../../engine/job.js'
+import type { JobKind } from '../../engine/job.js'
 import { failedPairs, retry } from '../../engine/retry.js'
 import { pairKey } from '../../engine/ledger/index.js'
 import type { RunOutcome } from '../../engine/runner.js'
@@ -21,20 +21,15 @@ export interface RunOptions {
   dryRun?: boolean
 }
 
-export type Selection = 'pipeline' | 'dimension' | 'fact'
+/** The jobs `etl run` includes, or every job of one kind (`etl sync-dimensions`, `etl build-facts`). */
+export type Selection = 'pipeline' | { readonly kind: JobKind }
 
-const SELECTIONS: Record<Selection, (job: RegisteredJob) => boolean> = {
-  pipeline: (j) => j.pipeline,
-  dimension: (j) => j.kind === 'dimension',
-  fact: (j) => j.kind === 'fact',
-}
-
-/** `etl run`, `etl sync-dimensions`, `etl build-facts`: a selection of jobs for one date, in dependency order. */
+/** `etl run` and a kind's own run command: a selection of jobs for one date, in dependency order. */
 export async function runSelection(selection: Selection, options: RunOptions, command: Command): Promise<void> {
   await interruptible((interrupt) =>
     withContext(command, async (ctx) => {
       const registry = await ctx.registry()
-      const jobs = options.jobs ? registry.select(options.jobs) : registry.jobs.filter(SELECTIONS[selection])
+      const jobs = options.jobs ? registry.select(options.jobs) : selection === 'pipeline' ? registry.select() : registry.ofKind(selection.kind)
       const date = defaultDate(ctx, options.date)
       if (jobs.some((j) => j.partition !== 'none')) assertEnded(jobs, date, ctx.now(), ctx.config.timezone, options.date ? '--date' : 'yesterday,')
       const env = { ...(await ctx.runEnv()), interrupt }

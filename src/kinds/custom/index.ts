@@ -1,9 +1,15 @@
 import { z } from 'zod'
-import type { CustomJobDefinition, JobContext } from '../../engine/job.js'
-import type { KindHandler } from '../index.js'
+import type { JobCommon, JobContext, JobResult } from '../../engine/job.js'
+import { defineKind } from '../kind.js'
+
+/** A job whose work is code: `run` gets the context and returns counts. */
+export interface CustomJobDefinition extends JobCommon {
+  kind: 'custom'
+  run(ctx: JobContext): Promise<JobResult | void>
+}
 
 /** A job whose work is its own `run(ctx)` function. */
-export const custom: KindHandler = {
+export const custom = defineKind({
   schema: z.looseObject({
     run: z.custom<CustomJobDefinition['run']>((v) => typeof v === 'function', { message: 'must be a function run(ctx)' }),
   }),
@@ -12,4 +18,4 @@ export const custom: KindHandler = {
   async execute(ctx: JobContext) {
     return (ctx.job.definition as unknown as CustomJobDefinition).run(ctx)
   },
-}
+})

@@ -4,7 +4,7 @@ import type { JobContext, JobResult } from '../../engine/job.js'
 import { describeSource, type SourceColumn } from '../../io/describe.js'
 import { ident, IDENTIFIER, QUALIFIED, qualified, stagingSchema } from '../../io/identifiers.js'
 import { dropStaging, loadStaging } from '../../io/staging.js'
-import type { KindHandler } from '../index.js'
+import { defineKind } from '../kind.js'
 
 const column = z.string().regex(IDENTIFIER, 'must be a lower-case column name')
 
@@ -188,9 +188,9 @@ function sameType(a: string, b: string): boolean {
   return a === b || a.replace(/\(.*\)$/, '') === b.replace(/\(.*\)$/, '')
 }
 
-export const dimension: KindHandler = {
+export const dimension = defineKind({
   schema: DimensionSchema,
   defaultPartition: 'none',
   inPipeline: true,
   execute: syncDimension,
-}
+})

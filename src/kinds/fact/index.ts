@@ -6,7 +6,7 @@ import { describeTable } from '../../io/describe.js'
 import { ident, IDENTIFIER, literal, QUALIFIED, qualified, stagingSchema } from '../../io/identifiers.js'
 import { dropStaging, loadStaging } from '../../io/staging.js'
 import { addDays, dateKey, dayBounds, type Bounds, type IsoDate } from '../../time/calendar.js'
-import type { KindHandler } from '../index.js'
+import { defineKind } from '../kind.js'
 
 const column = z.string().regex(IDENTIFIER, 'must be a lower-case column name')
 
@@ -148,10 +148,10 @@ export async function staleFactDays(env: RunEnv, job: RegisteredJob, date: IsoDa
   return stale
 }
 
-export const fact: KindHandler = {
+export const fact = defineKind({
   schema: FactSchema,
   defaultPartition: 'day',
   inPipeline: true,
   execute: buildFact,
   staleDates: staleFactDays,
-}
+})

@@ -2,21 +2,35 @@ import type { Command } from 'commander'
 import { cacheStats } from '../../cache/stats.js'
 import { closeCache, openCache } from '../../cache/redis.js'
 import { warmCache } from '../../cache/warm.js'
+import type { RegisteredJob } from '../../engine/job.js'
+import type { JobRegistry } from '../../engine/registry.js'
 import { runJob } from '../../engine/runner.js'
 import { checkPlans } from '../../providers/plans.js'
 import { resolveAssets } from './assets.js'
+import { EtlError } from '../../errors.js'
+import type { PriceCommand } from './index.js'
 import type { ShowRange } from './ranges.js'
 import { readLatest, readPrices } from './read.js'
 import { withContext } from '../../cli/context.js'
 import { print, table } from '../../cli/options.js'
 import { reportOutcomes } from '../../cli/outcomes.js'
 
+/** The job `etl prices <command>` runs: the registry's one price job whose `command` field names it. */
+export function priceJob(registry: JobRegistry, command: PriceCommand): RegisteredJob {
+  const jobs = registry.ofKind('prices').filter((j) => (j.definition as { command?: unknown }).command === command)
+  if (jobs.length === 0) throw new EtlError('UNKNOWN_JOB', `no price job says command: '${command}'; add one under jobs/ or a folder of ETL_JOBS_PATH`)
+  if (jobs.length > 1) {
+    throw new EtlError('BAD_JOB_FILE', `${jobs.length} price jobs say command: '${command}' (${jobs.map((j) => j.name).join(', ')}); 'etl prices ${command}' runs one, so keep the field in one of them`)
+  }
+  return jobs[0]!
+}
+
 /** `etl prices historical|hourly|latest`: the job from the registry, through the runner, with the command's range and symbols. */
-export async function ingest(jobName: string, parameters: { range?: string; symbols?: string[] }, options: { force?: boolean }, command: Command): Promise<void> {
+export async function ingest(which: PriceCommand, parameters: { range?: string; symbols?: string[] }, options: { force?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
     // a bad POLYGON_PLAN / COINGECKO_PLAN is the user's to fix (exit 2), before anything is asked
     checkPlans(ctx.config.providerSettings)
-    const job = (await ctx.registry()).get(jobName)
+    const job = priceJob(await ctx.registry(), which)
     const env = await ctx.runEnv()
     const params: Record<string, unknown> = {}
     if (parameters.range) params.range = parameters.range
@@ -70,7 +84,7 @@ export async function warm(command: Command): Promise<void> {
     try {
       const warehouse = await ctx.connections.warehouse()
       const counts = await warmCache(redis, warehouse.db)
-      print(`cache warmed: ${counts.latest} latest prices, ${counts.hourly} 1D charts, ${counts.metrics} metric payloads`)
+      print(`cache warmed: ${counts.latest ?? 0} latest prices, ${counts.hourly ?? 0} 1D charts, ${counts.metrics ?? 0} metric payloads`)
     } finally {
       await closeCache(redis)
     }

@@ -17,7 +17,7 @@ export function registerPricesCommands(program: Command): void {
     .addArgument(new Argument('<RANGE>', RANGES.join(' ')).argParser((v) => parseRange(v)))
     .argument('[SYMBOL...]', 'symbols; one not in assets is taken as a Polygon ticker')
     .action(async (range: string, symbols: string[], _options: unknown, command: Command) =>
-      (await actions()).ingest('ingest_prices_historical', { range, symbols }, {}, command),
+      (await actions()).ingest('historical', { range, symbols }, {}, command),
     )
 
   prices
@@ -26,7 +26,7 @@ export function registerPricesCommands(program: Command): void {
     .argument('[SYMBOL...]', 'symbols (default: every active asset)')
     .addOption(forceFlag())
     .action(async (symbols: string[], options: { force?: boolean }, command: Command) =>
-      (await actions()).ingest('ingest_prices_hourly', { symbols }, options, command),
+      (await actions()).ingest('hourly', { symbols }, options, command),
     )
 
   prices
@@ -35,7 +35,7 @@ export function registerPricesCommands(program: Command): void {
     .argument('[SYMBOL...]', 'symbols (default: every active asset)')
     .addOption(forceFlag())
     .action(async (symbols: string[], options: { force?: boolean }, command: Command) =>
-      (await actions()).ingest('update_latest_prices', { symbols }, options, command),
+      (await actions()).ingest('latest', { symbols }, options, command),
     )
 
   prices

@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { providerNamed, providerNames } from '../../providers/index.js'
+import { warmPriceCache } from './cache.js'
 import { RANGES } from './ranges.js'
-import type { KindHandler } from '../index.js'
+import { defineKind } from '../kind.js'
 
 const limits = z.strictObject({
   minIntervalMs: z.number().int().min(0).max(60_000).optional(),
@@ -23,7 +24,13 @@ const providerLimits = z.record(z.string(), limits).superRefine((value, ctx) => 
   }
 })
 
+/** The `etl prices` commands that run a job of the registry, with the command's range and symbols. */
+export const PRICE_COMMANDS = ['historical', 'hourly', 'latest'] as const
+export type PriceCommand = (typeof PRICE_COMMANDS)[number]
+
 export const PricesSchema = z.looseObject({
+  /** This job is the one `etl prices <command>` runs (one job per command). */
+  command: z.enum(PRICE_COMMANDS).optional(),
   bars: z.enum(['daily', 'hourly', 'latest']).optional(),
   range: z.enum(RANGES).optional(),
   marketHoursOnly: z.boolean().optional(),
@@ -36,10 +43,11 @@ export const PricesSchema = z.looseObject({
 })
 
 /** Market prices from the registered providers (src/providers/: Polygon, CoinGecko, the mock): daily bars, hourly bars, latest prices. */
-export const prices: KindHandler = {
+export const prices = defineKind({
   schema: PricesSchema,
   defaultPartition: 'none',
   inPipeline: false,
   // loaded when a price job runs: the HTTP client (undici) costs every other cron tick ~0.1 s to import
   execute: async (ctx) => (await import('./ingest.js')).ingestPrices(ctx),
-}
+  warmCache: warmPriceCache,
+})

@@ -1,15 +1,16 @@
 import fs from 'node:fs'
 import type { Command } from 'commander'
+import type { RegisteredJob } from '../../engine/job.js'
+import type { JobRegistry } from '../../engine/registry.js'
 import { runJob, type RunOutcome } from '../../engine/runner.js'
 import { EtlError } from '../../errors.js'
 import { parseDefinition, type MetricDefinition } from './custom/definition.js'
+import type { RollupDefinition } from './index.js'
 import { previousPeriodStart } from './periods.js'
-import { activeTenants, parseCompanyId, parsePeriod, readSeries, type SeriesPeriod } from '../series/time-series.js'
 import { addDays, dateOf, dateRange, monthStart, nextPeriodStart, parseDate, parseMonth, weekStart, type IsoDate } from '../../time/calendar.js'
 import { withContext } from '../../cli/context.js'
 import { print, table } from '../../cli/options.js'
 import { reportOutcomes } from '../../cli/outcomes.js'
-
 
 interface RollupOptions {
   week?: IsoDate
@@ -19,7 +20,15 @@ interface RollupOptions {
   force?: boolean
 }
 
-const ROLLUP_JOBS = { weekly: 'aggregate_weekly_metrics', monthly: 'aggregate_monthly_metrics' } as const
+/** The rollup job of a grain: the registry's one rollup job with that `aggregate`. */
+export function rollupJob(registry: JobRegistry, grain: 'weekly' | 'monthly'): RegisteredJob {
+  const jobs = registry.ofKind('rollup').filter((j) => (j.definition as unknown as RollupDefinition).aggregate === grain)
+  if (jobs.length === 0) throw new EtlError('UNKNOWN_JOB', `no rollup job with aggregate '${grain}'; add one under jobs/ or a folder of ETL_JOBS_PATH`)
+  if (jobs.length > 1) {
+    throw new EtlError('USAGE', `'etl rollup ${grain}' runs the one rollup job with aggregate '${grain}', and there are ${jobs.length} (${jobs.map((j) => j.name).join(', ')}); run one with 'etl run-job --job NAME --date D'`)
+  }
+  return jobs[0]!
+}
 
 /** The periods a rollup command covers, checked before anything opens (exit 2). */
 export function rollupPeriods(grain: 'weekly' | 'monthly', options: RollupOptions, today: IsoDate): IsoDate[] {
@@ -61,61 +70,12 @@ export async function rollup(grain: string, options: RollupOptions, command: Com
         `the ${unit} of ${open[0]} has not ended yet in ${ctx.config.timezone} (today is ${today}); the latest ${unit} that can be rolled up starts ${rollupPeriods(grain, {}, today)[0]}`,
       )
     }
-    const job = (await ctx.registry()).get(ROLLUP_JOBS[grain])
+    const job = rollupJob(await ctx.registry(), grain)
     const env = await ctx.runEnv()
     if (open.length) print(`left out the ${unit}${open.length > 1 ? 's' : ''} of ${open.join(', ')}: not ended yet (today is ${today})`)
     const outcomes: RunOutcome[] = []
     for (const period of periods) outcomes.push(await runJob(env, { job, date: period, force: options.force }))
     reportOutcomes(outcomes, env.invocationId)
-  })
-}
-
-interface SeriesOptions {
-  company?: string
-  period?: string
-  concurrency?: number
-  json?: boolean
-  force?: boolean
-}
-
-/** `etl series`: populate_tenant_time_series for every active tenant, or one. */
-export async function seriesRun(options: SeriesOptions, command: Command): Promise<void> {
-  const company = options.company === undefined ? undefined : parseCompanyId(options.company)
-  const period = options.period === undefined ? undefined : parsePeriod(options.period)
-  if (options.json) throw new EtlError('USAGE', "--json is for 'etl series show'")
-  await withContext(command, async (ctx) => {
-    const job = (await ctx.registry()).get('populate_tenant_time_series')
-    const env = await ctx.runEnv()
-    if (company !== undefined && !(await activeTenants(env.warehouse.db)).includes(company)) {
-      throw new EtlError('BAD_INPUT', `--company ${company} is not an active tenant in dim_tenant; run 'etl sync-dimensions' or check the id`)
-    }
-    const parameters: Record<string, unknown> = {}
-    if (company !== undefined) parameters.company = company
-    if (period) parameters.period = period
-    if (options.concurrency) parameters.concurrency = options.concurrency
-    const outcome = await runJob(env, { job, force: options.force, parameters })
-    reportOutcomes([outcome], env.invocationId)
-  })
-}
-
-/** `etl series show --company ID [--period P] [--json]`: the tenant's chart rows of the latest window. */
-export async function seriesShow(options: SeriesOptions, command: Command): Promise<void> {
-  if (options.company === undefined) throw new EtlError('USAGE', "'etl series show' needs --company ID")
-  const company = parseCompanyId(options.company)
-  const period: SeriesPeriod = options.period === undefined ? 'monthly' : parsePeriod(options.period)
-  await withContext(command, async (ctx) => {
-    const warehouse = await ctx.connections.warehouse()
-    const rows = await readSeries(warehouse.db, company, period)
-    if (options.json) {
-      print(JSON.stringify(rows))
-      return
-    }
-    if (rows.length === 0) {
-      print(`no ${period} series for tenant ${company} yet; run 'etl series --company ${company}'`)
-      return
-    }
-    print(`tenant ${company}, ${period} window from ${rows[0]!.window_start} (${rows[0]!.granularity} buckets)`)
-    print(table(['ts', 'series', 'value', 'running_sum'], rows.map((r) => [r.ts, r.series, r.value, r.running_sum])))
   })
 }
 

@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander'
-import { EtlError } from '../../errors.js'
 import { parseMonth } from '../../time/calendar.js'
 import { dateOption, positiveInt } from '../../cli/options.js'
 
@@ -9,7 +8,7 @@ const actions = () => import('./actions.js')
 const monthOption = (flag: string) => (value: string) => parseMonth(value, flag)
 const forceFlag = () => new Option('--force', 'run partitions that are already SUCCESS again')
 
-export function registerMetricsCommands(program: Command): void {
+export function registerRollupCommands(program: Command): void {
   program
     .command('rollup')
     .description('weekly (Monday start) and monthly rollups of daily_metrics; default: the last complete week / month')
@@ -20,21 +19,6 @@ export function registerMetricsCommands(program: Command): void {
     .option('--to <date>', 'a range instead: last day (weekly) or month YYYY-MM (monthly)')
     .addOption(forceFlag())
     .action(async (grain: string, options, command: Command) => (await actions()).rollup(grain, options, command))
-
-  program
-    .command('series')
-    .description('tenant time series for every active tenant or one [--company ID] [--period P] [--force]; `series show --company ID [--period P] [--json]` prints chart rows')
-    .argument('[show]', 'print a tenant’s chart rows instead of computing them')
-    .option('--company <ID>', 'one tenant id (a positive integer)')
-    .option('--period <P>', 'weekly | monthly | quarterly | yearly (default: all; show: monthly)')
-    .option('--concurrency <N>', 'tenants at once on a server (1 on the embedded database)', positiveInt('--concurrency', 64))
-    .option('--json', 'show: print JSON')
-    .addOption(forceFlag())
-    .action(async (action: string | undefined, options, command: Command) => {
-      if (action !== undefined && action !== 'show') throw new EtlError('USAGE', `unknown series action '${action}'; use 'etl series' or 'etl series show'`)
-      const mod = await actions()
-      return action === 'show' ? mod.seriesShow(options, command) : mod.seriesRun(options, command)
-    })
 
   program
     .command('metric')

@@ -1,22 +1,23 @@
 import { z } from 'zod'
-import type { JobContext, JobResult } from '../../engine/job.js'
+import type { JobContext, JobResult, RegisteredJob } from '../../engine/job.js'
 import { JOB_NAME } from '../../engine/job-schema.js'
+import { invalidateRollupCache, rollupCacheTags, warmMetricsCache } from './cache.js'
 import { calcCustomMetricsForDay } from './custom/job.js'
 import { aggregateDay } from './daily.js'
 import { aggregatePeriod } from './periods.js'
-import type { KindHandler } from '../index.js'
+import { defineKind } from '../kind.js'
 
 const PARTITION_OF = { daily: 'day', weekly: 'week', monthly: 'month', custom_metrics: 'day' } as const
 
 /**
- * A rollup job names what it aggregates; the SQL lives in src/metrics, one file per operation.
+ * A rollup job names what it aggregates; the SQL lives beside this file, one file per operation.
  * `daily` reads the fact tables, `weekly`/`monthly` read daily_metrics only (and the ledger, for
  * completeness), `custom_metrics` computes every active custom metric definition for the day.
  */
 export const RollupSchema = z
   .looseObject({
     aggregate: z.enum(['daily', 'weekly', 'monthly', 'custom_metrics']),
-    /** The daily job whose SUCCESS rows make a week or month complete. */
+    /** weekly and monthly: the daily job whose SUCCESS rows make a week or month complete. */
     dailyJob: z.string().regex(JOB_NAME, 'must name a job').optional(),
     partition: z.enum(['day', 'week', 'month', 'none']).optional(),
   })
@@ -24,6 +25,9 @@ export const RollupSchema = z
     const wanted = PARTITION_OF[def.aggregate]
     if ((def.partition ?? 'day') !== wanted) {
       ctx.addIssue({ code: 'custom', path: ['partition'], message: `must be '${wanted}' for aggregate '${def.aggregate}'` })
+    }
+    if ((def.aggregate === 'weekly' || def.aggregate === 'monthly') && !def.dailyJob) {
+      ctx.addIssue({ code: 'custom', path: ['dailyJob'], message: `must name the daily rollup job whose SUCCESS days make a ${def.aggregate === 'weekly' ? 'week' : 'month'} complete` })
     }
   })
 
@@ -35,17 +39,29 @@ export async function runRollup(ctx: JobContext): Promise<JobResult> {
     case 'daily':
       return aggregateDay(ctx)
     case 'weekly':
-      return aggregatePeriod(ctx, 'week', def.dailyJob ?? 'aggregate_daily_metrics')
+      return aggregatePeriod(ctx, 'week', def.dailyJob!)
     case 'monthly':
-      return aggregatePeriod(ctx, 'month', def.dailyJob ?? 'aggregate_daily_metrics')
+      return aggregatePeriod(ctx, 'month', def.dailyJob!)
     case 'custom_metrics':
       return calcCustomMetricsForDay(ctx)
   }
 }
 
-export const rollup: KindHandler = {
+/** A weekly or monthly rollup alone on its schedule runs as `etl rollup weekly|monthly`: the last complete period, not yesterday's. */
+function scheduleArgs(job: RegisteredJob): string[] | undefined {
+  const { aggregate } = job.definition as unknown as RollupDefinition
+  if ((aggregate === 'weekly' && job.partition === 'week') || (aggregate === 'monthly' && job.partition === 'month')) return ['rollup', aggregate]
+  return undefined
+}
+
+export const rollup = defineKind({
   schema: RollupSchema,
   defaultPartition: 'day',
   inPipeline: true,
   execute: runRollup,
-}
+  cacheTags: rollupCacheTags,
+  // the cache follows the warehouse: a rollup's payloads go once its rows are committed
+  afterCommit: invalidateRollupCache,
+  scheduleArgs,
+  warmCache: warmMetricsCache,
+})

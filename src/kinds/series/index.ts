@@ -4,7 +4,7 @@ import { z } from 'zod'
 import type { JobContext, JobResult } from '../../engine/job.js'
 import { activeTenants, populateTenantWindow, SERIES_PERIODS, seriesWindow, type SeriesPeriod } from './time-series.js'
 import { dateOf } from '../../time/calendar.js'
-import type { KindHandler } from '../index.js'
+import { defineKind } from '../kind.js'
 
 export const SeriesSchema = z.looseObject({
   /** Which windows to refresh; default all four. */
@@ -78,9 +78,9 @@ export async function populateSeries(ctx: JobContext): Promise<JobResult> {
   return { rowsProcessed: tenants.length * windows.length, rowsInserted: written, failedUnits: failedUnits.length ? failedUnits : undefined }
 }
 
-export const series: KindHandler = {
+export const series = defineKind({
   schema: SeriesSchema,
   defaultPartition: 'none',
   inPipeline: true,
   execute: populateSeries,
-}
+})

@@ -15,7 +15,7 @@ const defOf = (job: RegisteredJob) => job.definition as unknown as TableSyncDefi
 
 /** A table-sync job by its name, its target, or the target with `sync_table_` in front; UNKNOWN_JOB (exit 2) otherwise. */
 export function findTableJob(registry: JobRegistry, name: string): RegisteredJob {
-  const jobs = registry.jobs.filter((j) => j.kind === 'table-sync')
+  const jobs = registry.ofKind('table-sync')
   const job = jobs.find((j) => j.name === name) ?? jobs.find((j) => defOf(j).target === name || j.name === `sync_table_${name}`)
   if (!job) {
     const known = jobs.map((j) => j.name).join(', ') || 'none'
@@ -37,7 +37,7 @@ export async function syncOneTable(name: string, options: { fullRefresh?: boolea
 /** `etl sync-tables`: every table sync, N at once on a server (each on its own connection), one at a time on PGlite. */
 export async function syncAllTables(options: { concurrency?: number }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
-    const jobs = (await ctx.registry()).jobs.filter((j) => j.kind === 'table-sync')
+    const jobs = (await ctx.registry()).ofKind('table-sync')
     const env = await ctx.runEnv()
     const limit = pLimit(env.warehouse.concurrent ? (options.concurrency ?? 4) : 1)
     const outcomes = await Promise.all(jobs.map((job) => limit(() => runJob(env, { job }))))
@@ -68,7 +68,7 @@ export async function watermarks(
     }
     const warehouse = await ctx.connections.warehouse()
     const marks = new Map((await listWatermarks(warehouse)).map((m) => [m.job_name, m]))
-    const jobs = registry.jobs.filter((j) => j.kind === 'table-sync')
+    const jobs = registry.ofKind('table-sync')
     const rows = jobs.map((j) => {
       const m = marks.get(j.name)
       marks.delete(j.name)

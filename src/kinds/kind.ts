@@ -1,0 +1,53 @@
+import type { Redis } from 'ioredis'
+import type { Kysely } from 'kysely'
+import type { z } from 'zod'
+import type { Config } from '../config.js'
+import type { JobContext, JobResult, LedgerReader, PartitionKind, RegisteredJob } from '../engine/job.js'
+import type { RunEnv } from '../engine/runner.js'
+import type { Logger } from '../log.js'
+import type { IsoDate } from '../time/calendar.js'
+
+/**
+ * What a kind of job means. The engine, the CLI, the cache and ops know kinds only through the
+ * table below: the fields a job file of the kind has (its schema, which also types its
+ * `define<Kind>` helper), its default partition, whether `etl run` includes it, the work itself,
+ * what it does once a run has committed, and what `etl schedule` runs it with. The commands a
+ * kind adds to `etl` are in src/kinds/commands.ts (kept apart so `etl --help` loads no schema).
+ *
+ * @example
+ * export const myKind = defineKind({ schema: MySchema, defaultPartition: 'day', inPipeline: true, execute: runMine })
+ */
+export interface KindHandler<S extends z.ZodType = z.ZodType> {
+  readonly schema: S
+  readonly defaultPartition: PartitionKind
+  readonly inPipeline: boolean
+  readonly execute: (ctx: JobContext) => Promise<JobResult | void>
+  /** Earlier partitions whose source changed since they were built (late-arriving data); `etl run` redoes them first. */
+  readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate, ledger: LedgerReader) => Promise<IsoDate[]>
+  /** The cache tags a finished run of the job makes stale (none by default). */
+  readonly cacheTags?: (job: RegisteredJob, target: IsoDate | null) => string[]
+  /**
+   * Runs once a run that did work (not SKIPPED) has committed, beside the run's own
+   * `afterCommit`: cache invalidation. A failure is a warning; the run's status stands.
+   */
+  readonly afterCommit?: (run: CommittedRun) => Promise<void>
+  /**
+   * The `etl` arguments that run the job alone on its schedule; default `run-job --job NAME`,
+   * whose date is yesterday. A kind that gives its own runs a command that picks the partition
+   * itself (the last complete week), so `etl schedule` does not warn about an unended period.
+   */
+  readonly scheduleArgs?: (job: RegisteredJob) => string[] | undefined
+  /** `etl cache warm`: puts the kind's most asked-for payloads into the cache from the warehouse; counts per family. */
+  readonly warmCache?: (redis: Redis, db: Kysely<any>) => Promise<Record<string, number>>
+}
+
+/** What a kind's `afterCommit` is told about the run. */
+export interface CommittedRun {
+  readonly job: RegisteredJob
+  readonly target: IsoDate | null
+  readonly config: Config
+  readonly log: Logger
+}
+
+/** Declares a kind, keeping its schema's type so job files of the kind get real types. */
+export const defineKind = <S extends z.ZodType>(handler: KindHandler<S>): KindHandler<S> => handler
