@@ -11,6 +11,7 @@ import { registerOpsCommands } from './ops-commands.js'
 import { registerRunCommands } from './run-commands.js'
 import { registerSqlCommands } from './sql-commands.js'
 import { registerSyncCommands } from '../kinds/table-sync/commands.js'
+import { registerStorageCommands } from '../storage/commands.js'
 
 /** The `etl` program: flags become options objects and the same functions a library user calls. */
 export function buildProgram(): Command {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerSyncCommands(program)
   registerPricesCommands(program)
   registerSqlCommands(program)
+  registerStorageCommands(program)
   return program
 }
 

@@ -93,7 +93,7 @@ export async function setRetention(db: Kysely<any>, table: string, retention: st
     returning table_name, time_column, grain, retention::text as retention, mode, job_name`.execute(db)
   if (!rows[0]) {
     const known = (await readPolicies(db)).map((p) => p.table)
-    throw new EtlError('BAD_INPUT', `no storage policy for '${table}'; 'etl storage policies' lists them${known.length ? ` (${known.slice(0, 8).join(', ')}${known.length > 8 ? ', …' : ''})` : ''}`)
+    throw new EtlError('BAD_INPUT', `no storage policy for '${table}'; 'etl storage' lists them${known.length ? ` (${known.slice(0, 8).join(', ')}${known.length > 8 ? ', …' : ''})` : ''}`)
   }
   return toPolicy(rows[0])
 }
