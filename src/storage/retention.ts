@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { JobContext, JobResult } from '../engine/job.js'
-import { pruneLedger } from '../engine/ledger/retention.js'
+import { LEDGER_TABLE, pruneLedger } from '../engine/ledger/index.js'
 import { columnType, policyCutoff, type Dropped, type Expired } from './backend.js'
 import { backendOf } from './partitions.js'
 import { policyOf, readPolicies, type StoragePolicy } from './policy.js'
@@ -68,7 +68,7 @@ export async function applyRetention(ctx: JobContext): Promise<JobResult> {
       await sql`release savepoint retention_ledger`.execute(ctx.db)
     } catch (error) {
       await sql`rollback to savepoint retention_ledger`.execute(ctx.db)
-      failedUnits.push({ unit: 'etl_job_runs', error: (error as Error).message })
+      failedUnits.push({ unit: LEDGER_TABLE, error: (error as Error).message })
     }
   }
   ctx.log.info({ tables: policies.length, partitions, rows, ledgerRows }, 'retention applied')
