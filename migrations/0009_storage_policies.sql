@@ -96,8 +96,6 @@ declare
   lo text;
   hi text;
   part text;
-  covers text;
-  covered boolean;
 begin
   select n.nspname, c.relname into nsp, rel
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -115,14 +113,26 @@ begin
   select format('%I.%I', dn.nspname, d.relname) into default_part
   from pg_partitioned_table pt join pg_class d on d.oid = pt.partdefid join pg_namespace dn on dn.oid = d.relnamespace
   where pt.partrelid = parent;
-  -- a partition of any name whose range holds [lo, hi)
-  covers := format($q$
-    select exists (
-      select 1 from pg_inherits i join pg_class c on c.oid = i.inhrelid
+  -- the chunks of `days` that no partition covers, whatever it is called: the catalog is read
+  -- once, its bounds as UTC days (a date_key's YYYYMMDD as its day)
+  for first_day in execute format($q$
+    with bounds as materialized (
+      select %1$s as lo, %2$s as hi
+      from pg_inherits i join pg_class c on c.oid = i.inhrelid
       cross join lateral regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \(''?([^'')]+)''?\) TO \(''?([^'')]+)''?\)') b
       where i.inhparent = $1 and b[1] not in ('MINVALUE', 'MAXVALUE') and b[2] not in ('MINVALUE', 'MAXVALUE')
-        and b[1]::%1$s <= $2::%1$s and $3::%1$s <= b[2]::%1$s)$q$, key_type);
-  for first_day in select distinct nightshift_chunk_start(d, grain) from unnest(days) d where d is not null order by 1 loop
+    ), chunks as (
+      select distinct nightshift_chunk_start(d, $2) as s from unnest($3::date[]) d where d is not null
+    )
+    select s from chunks
+    where not exists (select 1 from bounds where lo <= s and (s + $2::interval)::date <= hi)
+    order by s$q$,
+    case key_type when 'date' then 'b[1]::date' when 'timestamp with time zone' then '(b[1]::timestamptz at time zone ''UTC'')::date'
+      when 'timestamp without time zone' then 'b[1]::timestamp::date' else 'to_date(b[1], ''YYYYMMDD'')' end,
+    case key_type when 'date' then 'b[2]::date' when 'timestamp with time zone' then '(b[2]::timestamptz at time zone ''UTC'')::date'
+      when 'timestamp without time zone' then 'b[2]::timestamp::date' else 'to_date(b[2], ''YYYYMMDD'')' end)
+    using parent, grain, days
+  loop
     select case key_type
              when 'date' then v::text
              when 'timestamp with time zone' then v::text || ' 00:00:00+00'
@@ -137,14 +147,10 @@ begin
              else to_char(v, 'YYYYMMDD')
            end
     into hi from (values ((first_day + grain::interval)::date)) x (v);
-    execute covers into covered using parent, lo, hi;
-    if covered then
-      continue;
-    end if;
     part := left(rel, 50) || '_p' || to_char(first_day, 'YYYYMMDD');
+    -- a run racing for the same chunk makes it under the same name: found once its lock is ours
     perform pg_advisory_xact_lock(hashtext(format('nightshift partition %s.%s', nsp, part)));
-    execute covers into covered using parent, lo, hi;
-    if covered then
+    if to_regclass(format('%I.%I', nsp, part)) is not null then
       continue;
     end if;
     if default_part is null then

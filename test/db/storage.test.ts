@@ -123,7 +123,7 @@ describe('one storage module: etl_storage_policies, one partition rule, one rete
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toMatch(/retention\s+-\s+SUCCESS/)
     expect((await etl(['storage', 'set-retention', 'fact_homework_events', 'forever'], tw.env)).stdout).toMatch(/set to forever/)
-  })
+  }, 180_000) // nine subprocesses
 
   it('a policy whose table has lost its time column fails that table alone: PARTIAL, naming it, exit 1', async () => {
     await withWarehouse(async (db) => {
@@ -139,5 +139,5 @@ describe('one storage module: etl_storage_policies, one partition rule, one rete
         await db.exec(`update etl_storage_policies set retention = null, time_column = 'date_key' where table_name = 'fact_recommendation_events'`)
       })
     }
-  })
+  }, 120_000)
 })
