@@ -8,7 +8,8 @@ import { DateTime } from 'luxon'
  * is named `<table>_pYYYYMMDD` after its first day. Partitions are found by their bounds, never by
  * name, so those of earlier releases (`price_bars_daily_YYYYMM`, `metrics_time_series_YYYY`) count.
  */
-const DAY_ORIGIN = DateTime.fromISO('1970-01-05', { zone: 'UTC' })
+// a named locale: at import, luxon would otherwise ask Intl for the system's (loading ICU) in every command
+const DAY_ORIGIN = DateTime.fromISO('1970-01-05', { zone: 'UTC', locale: 'en-US' })
 
 /** What a grain or a retention may say: `7 days`, `1 week`, `3 months`, `2 years`. */
 export const GRAIN = /^([1-9]\d{0,3}) (day|days|week|weeks|month|months|year|years)$/
