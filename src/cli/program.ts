@@ -10,6 +10,7 @@ import { registerLedgerCommands } from './ledger-commands.js'
 import { registerOpsCommands } from './ops-commands.js'
 import { registerRunCommands } from './run-commands.js'
 import { registerSqlCommands } from './sql-commands.js'
+import { registerStorageCommands } from '../storage/commands.js'
 
 /** The `etl` program: flags become options objects and the same functions a library user calls. */
 export function buildProgram(): Command {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerAdminCommands(program)
   registerOpsCommands(program)
   registerSqlCommands(program)
+  registerStorageCommands(program)
   return program
 }
 

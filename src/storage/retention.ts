@@ -1,35 +1,48 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { JobContext, JobResult } from '../engine/job.js'
 import { LEDGER_TABLE, pruneLedger } from '../engine/ledger/index.js'
-import { columnType, countRows, cutoffOf, expiredPartitions } from './partitions.js'
+import { columnType, policyCutoff, type Dropped, type Expired } from './backend.js'
+import { backendOf } from './partitions.js'
+import { policyOf, readPolicies, type StoragePolicy } from './policy.js'
 
-interface Policy {
-  table_name: string
-  time_column: string
-  storage: 'native' | 'timescaledb'
-  retention: string
+export type { Dropped }
+
+/**
+ * What one table's policy removes at `now`: its partitions or chunks whose every row is older
+ * than `now − retention`. Nothing for a policy without one.
+ */
+export async function expiredOf(db: Kysely<any>, policy: StoragePolicy, now: Date): Promise<Expired> {
+  if (!policy.retention) return { names: [], rows: 0 }
+  const type = await columnType(db, policy.table, policy.timeColumn)
+  return backendOf(policy.mode).expired(db, policy.table, policy.timeColumn, type, policyCutoff(policy.timeColumn, type, now, policy.retention))
 }
 
-export interface Dropped {
-  /** Partitions or chunks dropped. */
-  readonly partitions: number
-  /** The rows they held, counted in the same transaction just before the drop. */
-  readonly rows: number
+/** Drops what one table's policy removes at `now`, in the caller's transaction. */
+export async function dropExpired(db: Kysely<any>, policy: StoragePolicy, now: Date): Promise<Dropped> {
+  if (!policy.retention) return { partitions: 0, rows: 0 }
+  const type = await columnType(db, policy.table, policy.timeColumn)
+  return backendOf(policy.mode).drop(db, policy.table, policy.timeColumn, type, policyCutoff(policy.timeColumn, type, now, policy.retention))
+}
+
+/** Drops a table's partitions older than `retention` by its policy's column and mode (the price loads' helper). */
+export async function dropOlderThan(db: Kysely<any>, table: string, retention: string, now: Date): Promise<Dropped> {
+  const policy = await policyOf(db, table)
+  if (!policy) throw new Error(`${table} has no storage policy (etl_storage_policies)`)
+  return dropExpired(db, { ...policy, retention }, now)
 }
 
 /**
- * The daily retention job: for each time-partitioned sync target (etl_retention_policies, kept
- * by the syncs), drops the partitions whose every row is older than `now − retention` — whole
- * partitions, never a DELETE. On TimescaleDB the same cut goes through `drop_chunks`. The drops
- * commit with the job's SUCCESS row; `rowsDeleted` counts the rows they held, so `etl status`
- * shows what retention removed. Then the ledger's own old rows (src/engine/ledger/retention.ts),
- * counted in `rowsDeleted` too.
+ * The daily `retention` job (jobs/storage/retention.ts): for every table in etl_storage_policies
+ * with a retention — table-sync targets, price bars, tenant series, facts if given one — drops
+ * the partitions or chunks whose every row is older than `now − retention`: whole partitions,
+ * never a DELETE. The drops commit with the job's SUCCESS row; `rowsProcessed` counts the
+ * partitions, `rowsDeleted` the rows they held, so `etl status` shows what retention removed. A
+ * table that fails is a failed unit (PARTIAL); the others still drop. Then the ledger's own old
+ * rows (src/engine/ledger/retention.ts), counted in `rowsDeleted` too.
  */
 export async function applyRetention(ctx: JobContext): Promise<JobResult> {
   await sql`set local timezone to 'UTC'`.execute(ctx.db)
-  const { rows: policies } = await sql<Policy>`
-    select p.table_name, p.time_column, p.storage, p.retention::text as retention from etl_retention_policies p
-    where to_regclass(p.table_name) is not null order by p.table_name`.execute(ctx.db)
+  const policies = (await readPolicies(ctx.db)).filter((p) => p.retention !== null)
   let partitions = 0
   let rows = 0
   const failedUnits: Array<{ unit: string; error: string }> = []
@@ -37,19 +50,14 @@ export async function applyRetention(ctx: JobContext): Promise<JobResult> {
     // one table failing (a lock timeout, say) must not undo the others: a savepoint per table
     await sql`savepoint retention_table`.execute(ctx.db)
     try {
-      const type = await columnType(ctx.db, policy.table_name, policy.time_column)
-      const cutoff = cutoffOf(type, ctx.now, policy.retention)
-      const dropped =
-        policy.storage === 'timescaledb'
-          ? await dropChunks(ctx.db, policy.table_name, cutoff)
-          : await dropPartitions(ctx.db, policy.table_name, type, cutoff)
+      const dropped = await dropExpired(ctx.db, policy, ctx.now)
       partitions += dropped.partitions
       rows += dropped.rows
-      if (dropped.partitions) ctx.log.info({ table: policy.table_name, storage: policy.storage, ...dropped }, 'dropped partitions past retention')
+      if (dropped.partitions || dropped.rows) ctx.log.info({ table: policy.table, mode: policy.mode, ...dropped }, 'dropped partitions past retention')
       await sql`release savepoint retention_table`.execute(ctx.db)
     } catch (error) {
       await sql`rollback to savepoint retention_table`.execute(ctx.db)
-      failedUnits.push({ unit: policy.table_name, error: (error as Error).message })
+      failedUnits.push({ unit: policy.table, error: (error as Error).message })
     }
   }
   let ledgerRows = 0
@@ -65,28 +73,4 @@ export async function applyRetention(ctx: JobContext): Promise<JobResult> {
   }
   ctx.log.info({ tables: policies.length, partitions, rows, ledgerRows }, 'retention applied')
   return { rowsProcessed: partitions, rowsDeleted: rows + ledgerRows, failedUnits }
-}
-
-/** Native partitions past the cut-off: counted, then dropped in one statement (which detaches them too). */
-async function dropPartitions(db: Kysely<any>, table: string, type: string, cutoff: RawBuilder<unknown>): Promise<Dropped> {
-  const names = (await expiredPartitions(db, table, type, cutoff)).map((p) => p.name)
-  if (names.length === 0) return { partitions: 0, rows: 0 }
-  const counted = await countRows(db, names)
-  await sql.raw(`drop table ${names.join(', ')}`).execute(db)
-  return { partitions: names.length, rows: counted }
-}
-
-/**
- * A hypertable's chunks past the cut-off: `show_chunks` lists exactly what `drop_chunks` with the
- * same `older_than` drops (chunks whose range ends at or before it), so their rows are counted
- * first; drop_chunks itself returns only the chunks' names.
- */
-async function dropChunks(db: Kysely<any>, table: string, cutoff: RawBuilder<unknown>): Promise<Dropped> {
-  const { rows: chunks } = await sql<{ chunk: string }>`
-    select c::text as chunk from show_chunks(${table}::regclass, older_than => ${cutoff}) c`.execute(db)
-  if (chunks.length === 0) return { partitions: 0, rows: 0 }
-  const counted = await countRows(db, chunks.map((c) => c.chunk))
-  const { rows: dropped } = await sql<{ chunk: string }>`
-    select c::text as chunk from drop_chunks(${table}::regclass, older_than => ${cutoff}) c`.execute(db)
-  return { partitions: dropped.length, rows: counted }
 }

@@ -17,7 +17,7 @@ useTestDatabases((t) => ({ tw, db } = t))
 const NOW = new Date('2026-06-30T12:00:00Z')
 
 beforeEach(async () => {
-  await db.exec('truncate etl_job_runs; truncate etl_retention_policies')
+  await db.exec('truncate etl_job_runs; delete from etl_retention_policies')
 })
 
 /** Ledger rows: [job, target (or null), status, started_at]. */

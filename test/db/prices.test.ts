@@ -234,7 +234,8 @@ describe('prices: partitions and retention, per storage mode', () => {
     expect(await ensurePartitions(db.db, 'price_bars_hourly', '2019-02-10', '2019-04-01')).toBe(3)
     expect(await ensurePartitions(db.db, 'price_bars_hourly', '2019-02-10', '2019-04-01')).toBe(0)
     const { rows } = await sql<{ part: string }>`select tableoid::regclass::text as part from price_bars_hourly where symbol = 'X'`.execute(db.db)
-    expect(rows).toEqual([{ part: 'price_bars_hourly_201903' }])
+    // named by the one rule of src/storage: <table>_p<first day>
+    expect(rows).toEqual([{ part: 'price_bars_hourly_p20190301' }])
   })
 
   it('drops partitions (or chunks) wholly older than the retention and keeps the rest, in any session time zone', async () => {
@@ -251,8 +252,8 @@ describe('prices: partitions and retention, per storage mode', () => {
     })
     if (mode === 'native') {
       // January 2018 ends before the cut-off; February does not; the default partition loses its 2016 row
-      const { rows } = await sql<{ name: string }>`select relname as name from pg_class where relname like 'price_bars_daily_2018%' and relkind = 'r' order by 1`.execute(db.db)
-      expect(rows).toEqual([{ name: 'price_bars_daily_201802' }])
+      const { rows } = await sql<{ name: string }>`select relname as name from pg_class where relname like 'price_bars_daily_p2018%' and relkind = 'r' order by 1`.execute(db.db)
+      expect(rows).toEqual([{ name: 'price_bars_daily_p20180201' }])
       expect(await day()).toBe('2018-02-20')
     } else {
       // yearly chunks of 360 days from the Unix epoch: the one holding 2018-02-20 ends after the cut-off

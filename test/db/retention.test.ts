@@ -23,7 +23,7 @@ beforeAll(async () => {
 })
 
 beforeEach(async () => {
-  await db.exec('drop table if exists events_copy; truncate etl_job_runs; truncate etl_watermarks; truncate etl_retention_policies;')
+  await db.exec('drop table if exists events_copy; truncate etl_job_runs; truncate etl_watermarks; delete from etl_retention_policies;')
   await src.exec(`drop table if exists src_events;
     create table src_events (day date not null, id int not null, v int, primary key (day, id));`)
 })

@@ -151,10 +151,10 @@ describe('populate_tenant_time_series', () => {
     expect(policy).toEqual([{ job_name: 'populate_tenant_time_series', time_column: 'ts', chunk_interval: '1 year', retention: '2 years', storage: mode }])
     const parts = await partsOf(db.db, 'analytics_company_1.metrics_time_series')
     if (mode === 'native') {
-      // the window's year and the next one
+      // the window's year and the next one, named by the one rule of src/storage
       expect(parts.map((p) => `${p.name} ${p.from}..${p.to}`)).toEqual([
-        'analytics_company_1.metrics_time_series_2025 2025-01-01..2026-01-01',
-        'analytics_company_1.metrics_time_series_2026 2026-01-01..2027-01-01',
+        'analytics_company_1.metrics_time_series_p20250101 2025-01-01..2026-01-01',
+        'analytics_company_1.metrics_time_series_p20260101 2026-01-01..2027-01-01',
       ])
     } else {
       expect(parts.length).toBeGreaterThan(0)

@@ -5,6 +5,8 @@ import type { RunEnv } from '../../engine/runner.js'
 import { describeTable } from '../../io/describe.js'
 import { ident, IDENTIFIER, literal, QUALIFIED, qualified, stagingSchema } from '../../io/identifiers.js'
 import { dropStaging, loadStaging } from '../../io/staging.js'
+import { ddlRunnerOf, ensurePartitions } from '../../storage/partitions.js'
+import { policyOf, registerPolicy } from '../../storage/policy.js'
 import { addDays, dateKey, dayBounds, type Bounds, type IsoDate } from '../../time/calendar.js'
 import { defineKind } from '../kind.js'
 
@@ -72,7 +74,7 @@ export async function buildFact(ctx: JobContext): Promise<JobResult> {
     warehouse: ctx.session,
     table: staging,
   })
-  await ensureDayPartition(ctx, def.target, dk)
+  await ensureDayPartition(ctx, def.target, ctx.target)
   const targetColumns = await insertableColumns(ctx, def.target)
   const select = expand(def.select, {
     staging: qualified(staging),
@@ -94,23 +96,23 @@ export async function buildFact(ctx: JobContext): Promise<JobResult> {
 }
 
 /**
- * The day's partition, created on demand. On a server it is created on its own short
- * connection and committed at once: CREATE … PARTITION OF locks the parent table, and holding
- * that lock for a whole build would serialise concurrent backfill days.
+ * The day's partition, by the table's storage policy (src/storage); a partitioned fact table
+ * without one (a job file's own table) gets daily partitions of date_key, and that policy.
+ * On a server it is created on its own short connection and committed at once: CREATE …
+ * PARTITION OF locks the parent table, and holding that lock for a whole build would serialise
+ * concurrent backfill days.
  */
-async function ensureDayPartition(ctx: JobContext, target: string, dk: number): Promise<void> {
-  const { rows } = await sql<{ partitioned: boolean }>`
-    select relkind = 'p' as partitioned from pg_class where oid = ${target}::regclass`.execute(ctx.db)
-  if (!rows[0]?.partitioned) return
-  const next = dateKey(addDays(`${String(dk).slice(0, 4)}-${String(dk).slice(4, 6)}-${String(dk).slice(6)}`, 1))
-  const ddl = `create table if not exists ${ident(`${target}_p${dk}`)} partition of ${ident(target)} for values from (${dk}) to (${next})`
-  const runner = ctx.warehouse.concurrent ? ctx.warehouse : ctx.session
-  try {
-    await runner.exec(ddl)
-  } catch (error) {
-    // two days racing to create the same partition: the loser finds it there
-    if ((error as { code?: string }).code !== '42P07') throw error
+async function ensureDayPartition(ctx: JobContext, target: string, day: IsoDate): Promise<void> {
+  const runner = ddlRunnerOf(ctx)
+  let grain = (await policyOf(ctx.db, target))?.grain
+  if (!grain) {
+    const { rows } = await sql<{ partitioned: boolean }>`select relkind = 'p' as partitioned from pg_class where oid = ${target}::regclass`.execute(ctx.db)
+    if (!rows[0]?.partitioned) return
+    grain = '1 day'
+    // committed at once, like the partition: concurrent first days must not wait on each other's row
+    await registerPolicy(runner.db, { table: target, timeColumn: 'date_key', grain, retention: null, mode: 'native', jobName: ctx.job.name }, ctx.now)
   }
+  await ensurePartitions(runner, target, [day], grain)
 }
 
 /** The target's columns that the select must produce: all but identity and defaulted ones. */

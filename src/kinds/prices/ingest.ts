@@ -7,8 +7,9 @@ import { providerNamed } from '../../providers/index.js'
 import { extendedWindow, sessionOfBar } from './sessions.js'
 import { rangeStart, RANGES, type PriceRange } from './ranges.js'
 import { openPriceSources, type PriceSources, type ProviderLimits } from './sources.js'
-import { dropOldPartitions, ensurePartitions, upsertDailyBars, upsertHourlyBars, upsertLatest, type BarRow, type LatestRow } from './store.js'
+import { ensurePartitions, upsertDailyBars, upsertHourlyBars, upsertLatest, type BarRow, type LatestRow } from './store.js'
 import type { Asset, Bar } from './types.js'
+import { recordRetention } from '../../storage/policy.js'
 
 /** The fields of a `prices` job file (all optional: a bare `{ kind: 'prices' }` ingests 7 days of daily bars). */
 export interface PricesDefinition {
@@ -27,7 +28,7 @@ export interface PricesDefinition {
   /** Assets fetched and written together. Default 50. */
   batchSize?: number
   limits?: ProviderLimits
-  /** Retention of the job's table after each load, such as '2 years'. */
+  /** Retention of the job's table, such as '2 years': recorded as its storage policy, applied by the daily `retention` job. */
   retention?: string
 }
 
@@ -84,11 +85,8 @@ export async function ingestPrices(ctx: JobContext): Promise<JobResult> {
   if (tally.failed.length === assets.length) {
     throw Object.assign(new Error(`every symbol failed: ${tally.failed.map((f) => `${f.unit} (${f.error})`).join('; ')}`), { failedUnits: tally.failed })
   }
-  if (def.retention && mode !== 'latest') {
-    const table = mode === 'daily' ? 'price_bars_daily' : 'price_bars_hourly'
-    const dropped = await dropOldPartitions(ctx.db, table, def.retention, ctx.now)
-    if (dropped) ctx.log.info({ table, dropped }, `retention: dropped partitions older than ${def.retention}`)
-  }
+  // the job's retention is its table's storage policy: the daily `retention` job drops (src/storage)
+  if (def.retention && mode !== 'latest') await recordRetention(ctx.db, mode === 'daily' ? 'price_bars_daily' : 'price_bars_hourly', def.retention, ctx.now)
   return {
     rowsProcessed: tally.processed,
     rowsInserted: tally.inserted,

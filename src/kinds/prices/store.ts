@@ -1,4 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
+import { ensurePartitionsBetween } from '../../storage/partitions.js'
+import { dropOlderThan } from '../../storage/retention.js'
 import type { IsoDate } from '../../time/calendar.js'
 
 /**
@@ -95,14 +97,12 @@ async function upsert(db: Kysely<any>, spec: UpsertSpec, rows: readonly object[]
   return counts!
 }
 
-/** Creates the monthly partitions that `[from, to]` needs (a no-op on a hypertable). Returns how many were made. */
+/** Creates the monthly partitions that `[from, to]` needs (a no-op on a hypertable), by src/storage's rule. Returns how many were made. */
 export async function ensurePartitions(db: Kysely<any>, table: 'price_bars_daily' | 'price_bars_hourly', from: IsoDate, to: IsoDate): Promise<number> {
-  const { rows } = await sql<{ made: number }>`select nightshift_ensure_month_partitions(${table}::regclass, ${from}::date, ${to}::date) as made`.execute(db)
-  return Number(rows[0]?.made ?? 0)
+  return (await ensurePartitionsBetween({ db }, table, from, to)).length
 }
 
-/** Retention: drops partitions (or chunks) wholly older than `keep` ('2 years'). Returns how many. */
+/** Retention: drops partitions (or chunks) wholly older than `keep` ('2 years'), as the `retention` job does. Returns how many. */
 export async function dropOldPartitions(db: Kysely<any>, table: 'price_bars_daily' | 'price_bars_hourly', keep: string, at: Date): Promise<number> {
-  const { rows } = await sql<{ dropped: number }>`select nightshift_drop_old_partitions(${table}::regclass, ${keep}::interval, ${at}::timestamptz) as dropped`.execute(db)
-  return Number(rows[0]?.dropped ?? 0)
+  return (await dropOlderThan(db, table, keep, at)).partitions
 }

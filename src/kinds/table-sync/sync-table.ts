@@ -5,7 +5,8 @@ import type { SourceColumn } from '../../io/describe.js'
 import { ident, qualified, stagingSchema } from '../../io/identifiers.js'
 import { copyInFrom, dropStaging, stageRows } from '../../io/staging.js'
 import { connectionOf, parseInterval, type TableSyncDefinition } from './definition.js'
-import { chunkOf, createPartitions, distinctDays } from '../../storage/partitions.js'
+import { chunkOf, ddlRunnerOf, distinctDays, ensurePartitions, parseGrain } from '../../storage/partitions.js'
+import { registerPolicy } from '../../storage/policy.js'
 import { postgresSource, type Since, type SyncSource } from './source.js'
 import { prepareTarget, type Storage } from './target.js'
 import { upsertFromStaging } from './upsert.js'
@@ -71,7 +72,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
   const looker = state.storage === 'native' && ctx.warehouse.concurrent ? ctx.warehouse.db : ctx.db
   if (uniqueKeys && straight && since === null && (fullRefresh || state.created || (await isEmpty(looker, def.target)))) {
     // nothing to merge with: the source's COPY goes straight into the target, as fast as a raw pipe
-    if (state.storage === 'native') await partitionsAhead(ctx, def, columns, await source.days!(partitionColumn(def, columns)), ddl)
+    if (state.storage === 'native') await partitionsAhead(ctx, def, await source.days!(partitionColumn(def, columns)))
     if (fullRefresh) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
     // an existing target may differ in a type modifier (sameType), which only text converts
     if (binaryOut && (await sameTypes(ctx.db, def.target, columns))) format = 'binary'
@@ -92,7 +93,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
     // only an incremental run into the table the window was kept for can trust it; looked at
     // before new (empty) partitions change the table's storage
     const previous = since !== null && !state.created ? await openWindow(ctx.db, window, def.target, staging) : null
-    if (state.storage === 'native') await partitionsAhead(ctx, def, columns, await distinctDays(ctx.db, `${staging} q`, partitionColumn(def, columns)), ddl)
+    if (state.storage === 'native') await partitionsAhead(ctx, def, await distinctDays(ctx.db, `${staging} q`, partitionColumn(def, columns)))
     // after the partitions: TRUNCATE locks the target, and the partitions are made on another connection
     if (fullRefresh && !state.created) await sql`truncate table ${sql.raw(target)}`.execute(ctx.db)
     const upserted = await upsertFromStaging(ctx.db, {
@@ -118,7 +119,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
   }
 
   await writeWatermark(ctx.db, { jobName: ctx.job.name, value: newMark, type: incrementalType, rows: counts.processed, at: ctx.now, setBy: 'sync' })
-  if (def.timePartition) await recordRetention(ctx.db, def, ctx.job.name, state.storage, ctx.now)
+  if (def.timePartition) await recordPolicy(ctx.db, def, ctx.job.name, state.storage, ctx.now)
   ctx.log.info({ watermark: newMark, ...counts, copy: format }, 'synced')
   return { rowsProcessed: counts.processed, rowsInserted: counts.inserted, rowsUpdated: counts.updated }
 }
@@ -163,24 +164,26 @@ const partitionColumn = (def: TableSyncDefinition, columns: readonly SourceColum
  * find a partition. Only chunks that hold rows: old data does not fill the years up to now
  * with empty partitions.
  */
-async function partitionsAhead(ctx: JobContext, def: TableSyncDefinition, columns: readonly SourceColumn[], days: readonly string[], ddl: { exec(s: string): Promise<void> }) {
-  const part = def.timePartition!
-  const chunk = parseInterval(part.chunk)
-  const now = chunkOf(ctx.now.toISOString().slice(0, 10), chunk)
-  const wanted = new Map([now, chunkOf(now.to, chunk), ...days.map((day) => chunkOf(day, chunk))].map((c) => [c.from, c]))
-  const type = partitionColumn(def, columns).type
-  const chunks = [...wanted.values()].sort((a, b) => a.from.localeCompare(b.from))
-  const created = await createPartitions(ddl, ctx.db, def.target, type, chunks)
+async function partitionsAhead(ctx: JobContext, def: TableSyncDefinition, days: readonly string[]) {
+  const grain = parseGrain(def.timePartition!.chunk)
+  const now = chunkOf(ctx.now.toISOString().slice(0, 10), grain)
+  const created = await ensurePartitions(ddlRunnerOf(ctx), def.target, [now.from, now.to, ...days], grain.sql)
   if (created.length) ctx.log.info({ partitions: created.length, first: created[0], last: created.at(-1) }, `created partitions of ${def.target}`)
 }
 
-async function recordRetention(db: Kysely<any>, def: TableSyncDefinition, jobName: string, storage: Storage, now: Date): Promise<void> {
+/** The target's storage policy, as the job file says (its retention included). */
+async function recordPolicy(db: Kysely<any>, def: TableSyncDefinition, jobName: string, storage: Storage, now: Date): Promise<void> {
   const part = def.timePartition!
-  await sql`
-    insert into etl_retention_policies (table_name, job_name, time_column, chunk_interval, retention, storage, updated_at)
-    values (${def.target}, ${jobName}, ${part.column}, ${parseInterval(part.chunk).sql}, ${parseInterval(part.retention).sql}::interval,
-            ${storage === 'timescaledb' ? 'timescaledb' : 'native'}, ${now})
-    on conflict (table_name) do update
-    set job_name = excluded.job_name, time_column = excluded.time_column, chunk_interval = excluded.chunk_interval,
-        retention = excluded.retention, storage = excluded.storage, updated_at = excluded.updated_at`.execute(db)
+  await registerPolicy(
+    db,
+    {
+      table: def.target,
+      timeColumn: part.column,
+      grain: parseGrain(part.chunk).sql,
+      retention: parseGrain(part.retention).sql,
+      mode: storage === 'timescaledb' ? 'timescaledb' : 'native',
+      jobName,
+    },
+    now,
+  )
 }
