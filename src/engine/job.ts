@@ -3,6 +3,7 @@ import type { Config } from '../config.js'
 import type { Database, Session } from '../db/database.js'
 import type { Logger } from '../log.js'
 import type { Bounds, IsoDate } from '../time/calendar.js'
+import type { CheckDefinition } from './checks/schema.js'
 
 export const JOB_KINDS = ['dimension', 'fact', 'rollup', 'series', 'prices', 'table-sync', 'custom'] as const
 export type JobKind = (typeof JOB_KINDS)[number]
@@ -30,6 +31,11 @@ export interface JobCommon {
    * @example deadline: '06:00'
    */
   deadline?: string
+  /**
+   * Data checks run on what the run wrote, before its commit (docs/checks.md).
+   * @example checks: [{ type: 'not_null', columns: ['learner_key'] }, { type: 'row_count', min: 1, severity: 'warn' }]
+   */
+  checks?: CheckDefinition[]
 }
 
 /** A job whose work is code: `run` gets the context and returns counts. */

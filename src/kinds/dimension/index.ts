@@ -4,6 +4,7 @@ import type { JobContext, JobResult } from '../../engine/job.js'
 import { describeSource, type SourceColumn } from '../../io/describe.js'
 import { ident, IDENTIFIER, QUALIFIED, qualified, stagingSchema } from '../../io/identifiers.js'
 import { dropStaging, loadStaging } from '../../io/staging.js'
+import { WRITTEN_BY_THIS_TRANSACTION } from '../../engine/checks/scope.js'
 import type { KindHandler } from '../index.js'
 
 const column = z.string().regex(IDENTIFIER, 'must be a lower-case column name')
@@ -193,4 +194,14 @@ export const dimension: KindHandler = {
   defaultPartition: 'none',
   inPipeline: true,
   execute: syncDimension,
+  // the current versions this run inserted (all current ones for `etl test`); freshness reads the source
+  checkScope: ({ job, runId, source }) => {
+    const def = job.definition as unknown as DimensionDefinition
+    return {
+      table: def.target,
+      where: runId ? `is_current and ${WRITTEN_BY_THIS_TRANSACTION}` : 'is_current',
+      key: def.businessKey,
+      source: source && { db: async () => (await source()).db, relation: 'table' in def.source ? qualified(def.source.table) : `(${def.source.query}) q` },
+    }
+  },
 }

@@ -4,6 +4,7 @@ import { JOB_NAME } from '../../engine/job-schema.js'
 import { calcCustomMetricsForDay } from './custom/job.js'
 import { aggregateDay } from './daily.js'
 import { aggregatePeriod } from './periods.js'
+import { dateKey } from '../../time/calendar.js'
 import type { KindHandler } from '../index.js'
 
 const PARTITION_OF = { daily: 'day', weekly: 'week', monthly: 'month', custom_metrics: 'day' } as const
@@ -48,4 +49,19 @@ export const rollup: KindHandler = {
   defaultPartition: 'day',
   inPipeline: true,
   execute: runRollup,
+  // the period's rows
+  checkScope: ({ job, target }) => {
+    const def = job.definition as unknown as RollupDefinition
+    const day = target ? `'${target}'::date` : 'null'
+    switch (def.aggregate) {
+      case 'daily':
+        return { table: 'daily_metrics', where: target ? `date_key = ${dateKey(target)}` : 'false', key: ['tenant_id'] }
+      case 'weekly':
+        return { table: 'weekly_metrics', where: `week_start = ${day}`, key: ['tenant_id'] }
+      case 'monthly':
+        return { table: 'monthly_metrics', where: `month_start = ${day}`, key: ['tenant_id'] }
+      case 'custom_metrics':
+        return { table: 'custom_metric_values', where: `metric_date = ${day}`, key: ['name', 'dimension_key'] }
+    }
+  },
 }
