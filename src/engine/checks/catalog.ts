@@ -1,6 +1,8 @@
 import { sql, type Kysely } from 'kysely'
+import { hasSecondStatement } from '../../db/read-only-query.js'
 import { EtlError } from '../../errors.js'
 import type { RegisteredJob } from '../job.js'
+import { readOnly } from './read-only.js'
 import { compileCheck, type TableColumns } from './compile.js'
 import { checkName, type CheckDefinition } from './schema.js'
 import type { CheckScope, ScopeContext } from './scope.js'
@@ -65,17 +67,15 @@ export async function validateChecks(db: Kysely<any>, job: RegisteredJob, checks
       } catch (error) {
         bad(job, check, (error as Error).message)
       }
+      if (hasSecondStatement(text)) bad(job, check, "one statement only: the query goes on after a ';'")
       await explain(db, text).catch((error: unknown) => bad(job, check, (error as Error).message))
     }
   }
 }
 
-/** Plans a statement without running it, in a read-only transaction that is rolled back. */
+/** Plans a statement without running it. */
 async function explain(db: Kysely<any>, text: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await sql`set transaction read only`.execute(trx)
-    await sql.raw(`explain ${text}`).execute(trx)
-  })
+  await readOnly(db, (ro) => sql.raw(`explain ${text}`).execute(ro))
 }
 
 /**

@@ -90,7 +90,8 @@ export function compileCheck(check: Exclude<CheckDefinition, { type: 'freshness'
 /** `{{scope}}`, `{{table}}`, `{{date_key}}`, `{{from}}`, `{{to}}` in an `sql` check. */
 export function expandPlaceholders(query: string, scope: CheckScope, places: Placeholders): string {
   const values: Record<string, string> = {
-    scope: scoped(scope),
+    // a relation named scope: `from {{scope}} where …`
+    scope: `${scoped(scope)} as scope`,
     table: qualified(scope.table),
     date_key: places.dateKey === null ? 'null' : String(places.dateKey),
     from: places.from ? literal(places.from) : 'null',

@@ -1,4 +1,4 @@
-import { CompiledQuery, sql, type Kysely } from 'kysely'
+import { CompiledQuery, type Kysely } from 'kysely'
 import { hasSecondStatement } from '../../db/read-only-query.js'
 import { EtlError } from '../../errors.js'
 import type { KindHandler } from '../../kinds/index.js'
@@ -7,13 +7,11 @@ import { dateKey } from '../../time/calendar.js'
 import type { JobContext, JobResult, RegisteredJob } from '../job.js'
 import { medianRowsWritten } from '../ledger/row-history.js'
 import { tableColumns, validateChecks } from './catalog.js'
+import { readOnly } from './read-only.js'
 import { compileCheck, compileFreshness, type Placeholders } from './compile.js'
 import { checkName, ChecksSchema, type CheckDefinition } from './schema.js'
 import type { CheckScope, ScopeContext } from './scope.js'
 import { saveCheckResults } from './store.js'
-
-/** Longest a check's statement may take; a check is a read of what one run wrote. */
-export const CHECK_TIMEOUT_MS = 120_000
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'error'
 
@@ -130,7 +128,7 @@ export async function runChecks(
     }
     let row: { failing: string | number; sample: unknown } | undefined
     try {
-      row = await readOnly(db, compiled.text, compiled.parameters)
+      row = await readOnly(db, async (ro) => (await ro.executeQuery<{ failing: string | number; sample: unknown }>(CompiledQuery.raw(compiled.text, [...compiled.parameters]))).rows[0])
     } catch (error) {
       results.push(result('error', 0, [], redact((error as Error).message)))
       continue
@@ -159,23 +157,6 @@ async function rowCountProblem(db: Kysely<any>, job: RegisteredJob, check: Extra
     }
   }
   return undefined
-}
-
-/**
- * One statement in a savepoint made read-only with a statement timeout, rolled back whatever it
- * did: a check reads, it can never write (PostgreSQL refuses INSERT, UPDATE, DDL, nextval()).
- */
-async function readOnly(db: Kysely<any>, text: string, parameters: readonly unknown[]): Promise<{ failing: string | number; sample: unknown } | undefined> {
-  await sql`savepoint nightshift_check`.execute(db)
-  try {
-    await sql`set local transaction_read_only = on`.execute(db)
-    await sql`select set_config('statement_timeout', ${String(CHECK_TIMEOUT_MS)}, true)`.execute(db)
-    const { rows } = await db.executeQuery<{ failing: string | number; sample: unknown }>(CompiledQuery.raw(text, [...parameters]))
-    return rows[0]
-  } finally {
-    await sql`rollback to savepoint nightshift_check`.execute(db)
-    await sql`release savepoint nightshift_check`.execute(db)
-  }
 }
 
 /** Source freshness: the newest value of `column` in the source, read before anything is written. */
