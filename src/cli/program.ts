@@ -3,6 +3,7 @@ import path from 'node:path'
 import { Command, Option } from 'commander'
 import { packageRoot } from '../paths.js'
 import { registerAdminCommands } from './admin-commands.js'
+import { registerCheckCommands } from './check-commands.js'
 import { positiveInt } from './options.js'
 import { registerLedgerCommands } from './ledger-commands.js'
 import { registerPricesCommands } from '../kinds/prices/commands.js'
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     )
   registerRunCommands(program)
   registerLedgerCommands(program)
+  registerCheckCommands(program)
   registerAdminCommands(program)
   registerMetricsCommands(program)
   registerOpsCommands(program)

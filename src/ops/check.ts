@@ -6,6 +6,7 @@ import type { JobRegistry } from '../engine/registry.js'
 import { findSuccess } from '../engine/ledger/index.js'
 import { runIsGone } from '../engine/lock.js'
 import { redact } from '../redact.js'
+import { checkResultAlerts } from './check-results.js'
 import { addDays, nextPeriodStart, periodStart, type IsoDate } from '../time/calendar.js'
 
 /**
@@ -14,7 +15,7 @@ import { addDays, nextPeriodStart, periodStart, type IsoDate } from '../time/cal
  * gone, partitions still not SUCCESS past their job's deadline, and a latest partition with far
  * fewer rows than the ones before it.
  */
-export type AlertType = 'failed' | 'abandoned' | 'late' | 'rows_drop' | 'broken_job'
+export type AlertType = 'failed' | 'abandoned' | 'late' | 'rows_drop' | 'broken_job' | 'check'
 
 export interface Alert {
   readonly type: AlertType
@@ -40,7 +41,7 @@ export const CHECK_DEFAULTS = { hours: 24, minRatio: 0.5, runs: 7 } as const
 const MIN_HISTORY = 3
 
 export async function runChecks(db: Kysely<any>, jobs: readonly RegisteredJob[], options: CheckOptions): Promise<Alert[]> {
-  return [...(await failedRuns(db, options)), ...(await abandonedRuns(db)), ...(await latePartitions(db, jobs, options.now)), ...(await rowDrops(db, jobs, options))]
+  return [...(await failedRuns(db, options)), ...(await abandonedRuns(db)), ...(await latePartitions(db, jobs, options.now)), ...(await rowDrops(db, jobs, options)), ...(await checkResultAlerts(db, options))]
 }
 
 /** A job file that cannot be loaded runs nowhere: an operator must hear of it before its data goes stale. */

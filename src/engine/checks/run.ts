@@ -160,7 +160,7 @@ async function rowCountProblem(db: Kysely<any>, job: RegisteredJob, check: Extra
 }
 
 /** Source freshness: the newest value of `column` in the source, read before anything is written. */
-async function runFreshness(check: Extract<CheckDefinition, { type: 'freshness' }>, scope: CheckScope | undefined, now: Date): Promise<CheckResult> {
+export async function runFreshness(check: Extract<CheckDefinition, { type: 'freshness' }>, scope: CheckScope | undefined, now: Date): Promise<CheckResult> {
   const t0 = performance.now()
   const severity = check.severity ?? 'error'
   const base = { name: checkName(check), type: check.type, severity, sample: [] as string[] }

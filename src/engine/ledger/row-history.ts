@@ -15,3 +15,19 @@ export async function medianRowsWritten(db: Kysely<any>, jobName: string, runs: 
   const median = rows[0]?.median
   return median === null || median === undefined ? undefined : Number(median)
 }
+
+/** The newest partition with a SUCCESS row, or undefined; `null` for a job without partition that has one. */
+export async function latestSuccessTarget(db: Kysely<any>, jobName: string): Promise<string | null | undefined> {
+  const { rows } = await sql<{ target: string | null }>`
+    select to_char(target_date, 'YYYY-MM-DD') as target from etl_job_runs
+    where job_name = ${jobName} and status = 'SUCCESS'
+    order by target_date desc nulls last, started_at desc limit 1`.execute(db)
+  return rows.length ? rows[0]!.target : undefined
+}
+
+/** Whether a partition has a SUCCESS row: `etl test` checks finished partitions only. */
+export async function isFinished(db: Kysely<any>, jobName: string, target: string | null): Promise<boolean> {
+  const { rows } = await sql<{ done: boolean }>`
+    select exists (select 1 from etl_job_runs where job_name = ${jobName} and target_date is not distinct from ${target}::date and status = 'SUCCESS') as done`.execute(db)
+  return Boolean(rows[0]?.done)
+}
