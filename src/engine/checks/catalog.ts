@@ -40,7 +40,14 @@ function namedColumns(check: CheckDefinition): string[] {
  * nothing runs). Throws BAD_JOB_FILE (exit 2) with one line naming the job file and the check. A
  * target that does not exist yet (a dimension before its first run) is checked at the run.
  */
-export async function validateChecks(db: Kysely<any>, job: RegisteredJob, checks: readonly CheckDefinition[], scope: CheckScope | undefined): Promise<void> {
+export async function validateChecks(
+  db: Kysely<any>,
+  job: RegisteredJob,
+  checks: readonly CheckDefinition[],
+  scope: CheckScope | undefined,
+  /** Before a command's runs: tables its jobs write, which may not exist until an earlier job of it ran. */
+  options: { tablesToCome?: ReadonlySet<string> } = {},
+): Promise<void> {
   if (checks.length === 0) return
   for (const check of checks) {
     if (!scope && check.type !== 'sql') bad(job, check, `a ${job.kind} job names no table its checks could read; use an sql check`)
@@ -57,6 +64,7 @@ export async function validateChecks(db: Kysely<any>, job: RegisteredJob, checks
     }
     if (check.type === 'relationships') {
       const to = await tableColumns(db, check.to)
+      if (!to && options.tablesToCome?.has(check.to)) continue
       if (!to) bad(job, check, `there is no table ${check.to}`)
       if (!to.has(check.field)) bad(job, check, `'${check.field}' is not a column of ${check.to} (it has ${[...to.keys()].join(', ')})`)
     }
@@ -88,9 +96,11 @@ export async function preflightChecks(
   jobs: readonly RegisteredJob[],
   scopeOf: (job: RegisteredJob, ctx: ScopeContext) => CheckScope | undefined,
 ): Promise<void> {
+  const scopes = new Map(jobs.map((job) => [job, scopeOf(job, { job, target: null, bounds: null, runId: null, config })]))
+  const tablesToCome = new Set([...scopes.values()].flatMap((s) => (s ? [s.table] : [])))
   for (const job of jobs) {
     const checks = (job.definition as { checks?: CheckDefinition[] }).checks
     if (!checks?.length) continue
-    await validateChecks(db, job, checks, scopeOf(job, { job, target: null, bounds: null, runId: null, config }))
+    await validateChecks(db, job, checks, scopes.get(job), { tablesToCome })
   }
 }
