@@ -16,6 +16,8 @@ export async function tableColumns(db: Kysely<any>, table: string): Promise<Tabl
   return rows.length ? new Map(rows.map((r) => [r.name, r.type])) : undefined
 }
 
+const validated = new WeakSet<RegisteredJob>()
+
 function bad(job: RegisteredJob, check: CheckDefinition, message: string): never {
   throw new EtlError('BAD_JOB_FILE', `${job.file}: check '${checkName(check)}': ${message}`)
 }
@@ -54,7 +56,7 @@ export async function validateChecks(
     if (check.type === 'freshness' && !scope?.source) bad(job, check, `freshness is for jobs that read a source table (dimensions, table syncs), not a ${job.kind} job`)
     if (check.type === 'freshness') continue
   }
-  if (!scope) return
+  if (!scope || validated.has(job)) return
   const columns = await tableColumns(db, scope.table)
   if (!columns) return
   const have = () => [...columns.keys()].join(', ')
@@ -79,6 +81,8 @@ export async function validateChecks(
       await explain(db, text).catch((error: unknown) => bad(job, check, (error as Error).message))
     }
   }
+  // a job's checks and the catalog do not change within a process: each run need not ask again
+  if (!options.tablesToCome) validated.add(job)
 }
 
 /** Plans a statement without running it. */

@@ -24,8 +24,7 @@ export async function readOnly<T>(db: Kysely<any>, fn: (db: Kysely<any>) => Prom
   }
   await sql`savepoint nightshift_check`.execute(db)
   try {
-    await sql`set local transaction_read_only = on`.execute(db)
-    await sql`select set_config('statement_timeout', ${String(CHECK_TIMEOUT_MS)}, true)`.execute(db)
+    await sql`select set_config('transaction_read_only', 'on', true), set_config('statement_timeout', ${String(CHECK_TIMEOUT_MS)}, true)`.execute(db)
     return await fn(db)
   } finally {
     await sql`rollback to savepoint nightshift_check`.execute(db)
