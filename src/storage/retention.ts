@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { JobContext, JobResult } from '../engine/job.js'
-import { pruneLedger } from '../engine/ledger/retention.js'
+import { LEDGER_TABLE, pruneLedger } from '../engine/ledger/index.js'
 import { columnType, countRows, cutoffOf, expiredPartitions } from './partitions.js'
 
 interface Policy {
@@ -60,7 +60,7 @@ export async function applyRetention(ctx: JobContext): Promise<JobResult> {
       await sql`release savepoint retention_ledger`.execute(ctx.db)
     } catch (error) {
       await sql`rollback to savepoint retention_ledger`.execute(ctx.db)
-      failedUnits.push({ unit: 'etl_job_runs', error: (error as Error).message })
+      failedUnits.push({ unit: LEDGER_TABLE, error: (error as Error).message })
     }
   }
   ctx.log.info({ tables: policies.length, partitions, rows, ledgerRows }, 'retention applied')
