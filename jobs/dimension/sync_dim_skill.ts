@@ -9,4 +9,8 @@ export default defineDimension({
   strategy: { type: 'timestamp', updatedAt: 'updated_at' },
   target: 'dim_skill',
   hardDeletes: 'invalidate',
+  checks: [
+    { type: 'not_null', columns: ['id'] },
+    { type: 'unique', columns: ['id'] },
+  ],
 })

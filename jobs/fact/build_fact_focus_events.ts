@@ -15,4 +15,12 @@ export default defineFact({
            ${versionAt({ dimension: 'dim_learner', key: 'learner_key', businessKey: 'id', value: 'e.learner_id', at: 'e.occurred_at' })} as learner_key,
            e.event_type, e.focus_score, e.occurred_at, e.created_at as recorded_at
     from {{staging}} e`,
+  checks: [
+    { type: 'not_null', columns: ['tenant_key', 'learner_key'] },
+    { type: 'relationships', column: 'tenant_key', to: 'dim_tenant', field: 'tenant_key' },
+    { type: 'relationships', column: 'learner_key', to: 'dim_learner', field: 'learner_key' },
+    { type: 'unique', columns: ['event_id'] },
+    { type: 'accepted_values', column: 'event_type', values: ['focus', 'blur', 'idle', 'resume'] },
+    { type: 'expression', name: 'focus_score_in_range', sql: 'focus_score between 0 and 100' },
+  ],
 })

@@ -16,4 +16,12 @@ export default defineFact({
            ${versionAt({ dimension: 'dim_subject', key: 'subject_key', businessKey: 'id', value: 'h.subject_id', at: 'h.submitted_at' })} as subject_key,
            h.status, h.score, h.status = 'late' as is_late, h.assigned_at, h.submitted_at, h.created_at as recorded_at
     from {{staging}} h`,
+  checks: [
+    { type: 'not_null', columns: ['tenant_key', 'learner_key', 'subject_key'] },
+    { type: 'relationships', column: 'tenant_key', to: 'dim_tenant', field: 'tenant_key' },
+    { type: 'relationships', column: 'learner_key', to: 'dim_learner', field: 'learner_key' },
+    { type: 'relationships', column: 'subject_key', to: 'dim_subject', field: 'subject_key' },
+    { type: 'unique', columns: ['submission_id'] },
+    { type: 'accepted_values', column: 'status', values: ['submitted', 'graded', 'late'] },
+  ],
 })

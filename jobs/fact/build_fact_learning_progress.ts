@@ -15,4 +15,12 @@ export default defineFact({
            ${versionAt({ dimension: 'dim_skill', key: 'skill_key', businessKey: 'id', value: 'm.skill_id', at: '{{to}}' })} as skill_key,
            m.mastery_level, m.attempts, m.updated_at as mastery_updated_at
     from {{staging}} m`,
+  checks: [
+    { type: 'not_null', columns: ['tenant_key', 'learner_key', 'skill_key'] },
+    { type: 'relationships', column: 'tenant_key', to: 'dim_tenant', field: 'tenant_key' },
+    { type: 'relationships', column: 'learner_key', to: 'dim_learner', field: 'learner_key' },
+    { type: 'relationships', column: 'skill_key', to: 'dim_skill', field: 'skill_key' },
+    { type: 'unique', columns: ['learner_id', 'skill_id'] },
+    { type: 'expression', name: 'mastery_is_a_rate', sql: 'mastery_level between 0 and 1 and attempts >= 0' },
+  ],
 })

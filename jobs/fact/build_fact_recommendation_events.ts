@@ -18,4 +18,12 @@ export default defineFact({
            round((extract(epoch from (r.accepted_at - r.recommended_at)) / 3600)::numeric, 2) as hours_to_accept,
            r.recommended_at, r.accepted_at
     from {{staging}} r`,
+  checks: [
+    { type: 'not_null', columns: ['tenant_key', 'learner_key', 'skill_key'] },
+    { type: 'relationships', column: 'tenant_key', to: 'dim_tenant', field: 'tenant_key' },
+    { type: 'relationships', column: 'learner_key', to: 'dim_learner', field: 'learner_key' },
+    { type: 'relationships', column: 'skill_key', to: 'dim_skill', field: 'skill_key' },
+    { type: 'unique', columns: ['recommendation_id'] },
+    { type: 'expression', name: 'non_negative_wait', sql: 'hours_to_accept >= 0' },
+  ],
 })

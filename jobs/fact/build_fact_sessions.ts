@@ -17,4 +17,13 @@ export default defineFact({
            s.duration_seconds, s.activities_completed, s.correct_responses, s.total_responses,
            s.started_at, s.ended_at, s.created_at as recorded_at
     from {{staging}} s`,
+  checks: [
+    { type: 'not_null', columns: ['tenant_key', 'learner_key', 'subject_key'] },
+    { type: 'relationships', column: 'tenant_key', to: 'dim_tenant', field: 'tenant_key' },
+    { type: 'relationships', column: 'learner_key', to: 'dim_learner', field: 'learner_key' },
+    { type: 'relationships', column: 'subject_key', to: 'dim_subject', field: 'subject_key' },
+    { type: 'unique', columns: ['session_id'] },
+    { type: 'expression', name: 'non_negative_duration', sql: 'duration_seconds >= 0 and ended_at >= started_at' },
+    { type: 'expression', name: 'correct_within_total', sql: 'correct_responses between 0 and total_responses' },
+  ],
 })

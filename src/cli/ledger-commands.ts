@@ -12,7 +12,10 @@ export function registerLedgerCommands(program: Command): void {
     .option('--limit <N>', 'how many rows', positiveInt('--limit', 100_000), DEFAULT_STATUS_LIMIT)
     .option('--json', 'print an array of ledger rows with the table’s column names')
     .option('--summary', 'the daily success rate of the last 7 days instead (with --json: an array of days)')
-    .action(async (options, command) => (await actions()).showStatus(options, command))
+    .option('--checks', 'the newest result of each data check instead (etl_check_results)')
+    .action(async (options, command) =>
+      options.checks ? (await import('./actions/checks.js')).showCheckResults(options, command) : (await actions()).showStatus(options, command),
+    )
 
   program
     .command('jobs')

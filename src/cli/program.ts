@@ -5,6 +5,7 @@ import { KIND_COMMANDS } from '../kinds/commands.js'
 import { LEDGER_TABLE } from '../engine/ledger/table.js'
 import { packageRoot } from '../paths.js'
 import { registerAdminCommands } from './admin-commands.js'
+import { registerCheckCommands } from './check-commands.js'
 import { positiveInt } from './options.js'
 import { registerLedgerCommands } from './ledger-commands.js'
 import { registerOpsCommands } from './ops-commands.js'
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   // each kind's own commands, from the kinds table
   for (const register of Object.values(KIND_COMMANDS)) register(program)
   registerLedgerCommands(program)
+  registerCheckCommands(program)
   registerAdminCommands(program)
   registerOpsCommands(program)
   registerSqlCommands(program)

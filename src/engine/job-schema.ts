@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { isValidZone } from '../time/calendar.js'
+import { ChecksSchema } from './checks/schema.js'
 
 export const JOB_NAME = /^[a-z][a-z0-9_]{0,62}$/
 
@@ -19,6 +20,7 @@ export const JobCommonSchema = z.looseObject({
   partition: z.enum(['day', 'week', 'month', 'none']).optional(),
   pipeline: z.boolean().optional(),
   deadline: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time of day written HH:MM, such as '06:00'").optional(),
+  checks: ChecksSchema.optional(),
 })
 
 /** `dependsOn[0]`-style path of a zod issue. */

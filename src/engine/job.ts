@@ -7,6 +7,7 @@ import type { Logger } from '../log.js'
 import type { Bounds, IsoDate } from '../time/calendar.js'
 // a type only: the engine names no kind, it takes their names from the kinds table
 import type { JobKind } from '../kinds/index.js'
+import type { CheckDefinition } from './checks/schema.js'
 
 export type { JobKind }
 
@@ -33,6 +34,11 @@ export interface JobCommon {
    * @example deadline: '06:00'
    */
   deadline?: string
+  /**
+   * Data checks run on what the run wrote, before its commit (docs/checks.md).
+   * @example checks: [{ type: 'not_null', columns: ['learner_key'] }, { type: 'row_count', min: 1, severity: 'warn' }]
+   */
+  checks?: CheckDefinition[]
 }
 
 /** Any job file's default export; the kinds' own fields are checked by their schemas. */

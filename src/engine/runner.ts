@@ -8,6 +8,7 @@ import { KINDS, type KindHandler } from '../kinds/index.js'
 import type { Logger } from '../log.js'
 import { redact } from '../redact.js'
 import { dateOf, periodBounds, periodStart, type IsoDate } from '../time/calendar.js'
+import { saveFailedChecks, withChecks } from './checks/run.js'
 import type { JobContext, JobResult, RegisteredJob } from './job.js'
 import { abandonRunning, countAttempts, finishRun, findSuccess, insertRun, ledgerReader } from './ledger/index.js'
 import { claimTurn, lockIdOf, tryLockInTransaction } from './lock.js'
@@ -174,7 +175,7 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
         runId,
         parameters,
       }
-      const jobResult = (await untilInterrupted(Promise.resolve(kind.execute(ctx)), env.interrupt)) ?? {}
+      const jobResult = (await untilInterrupted(withChecks(ctx, kind), env.interrupt)) ?? {}
       committing = true
       const failed = jobResult.failedUnits ?? []
       const status: RunStatus = jobResult.skipped ? 'SKIPPED' : failed.length > 0 ? 'PARTIAL' : 'SUCCESS'
@@ -207,6 +208,7 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
         // a job that failed unit by unit (every symbol) still names each unit in the row
         const failedUnits = (error as { failedUnits?: JobResult['failedUnits'] } | undefined)?.failedUnits
         await finishRun(session.db, runId, 'FAILED', { failedUnits }, { errorMessage: message, durationMs: elapsed(), completedAt: env.now() })
+        await saveFailedChecks(session.db, error)
       } catch (lost) {
         // the warehouse went away mid-run: nothing was committed, and the RUNNING row left
         // behind is taken over by the next run once the server is back

@@ -1,6 +1,7 @@
 import { KINDS } from '../kinds/index.js'
 import { addDays, periodStart, type IsoDate } from '../time/calendar.js'
 import type { RegisteredJob } from './job.js'
+import { preflightChecks } from './checks/catalog.js'
 import { rebuiltUpstream } from './ledger/index.js'
 import { recordBlocked, runJob, targetOf, type RunEnv, type RunOutcome } from './runner.js'
 import { ledgerReader } from './ledger/reader.js'
@@ -43,6 +44,7 @@ export async function runSequence(
   date: IsoDate | undefined,
   options: SequenceOptions = {},
 ): Promise<RunOutcome[]> {
+  await preflightChecks(env.warehouse.db, env.config, jobs, (job, ctx) => KINDS[job.kind].checkScope?.(ctx))
   const failed = new Set<string>()
   // per job, the days rebuilt earlier in this sequence (and why), and those whose rebuild failed
   const rebuilt: DaysOf = new Map()

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { z } from 'zod'
 import type { Config } from '../config.js'
+import type { CheckScope, ScopeContext } from '../engine/checks/scope.js'
 import type { JobContext, JobResult, LedgerReader, PartitionKind, RegisteredJob } from '../engine/job.js'
 import type { RunEnv } from '../engine/runner.js'
 import type { Logger } from '../log.js'
@@ -24,6 +25,8 @@ export interface KindHandler<S extends z.ZodType = z.ZodType> {
   readonly execute: (ctx: JobContext) => Promise<JobResult | void>
   /** Earlier partitions whose source changed since they were built (late-arriving data); `etl run` redoes them first. */
   readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate, ledger: LedgerReader) => Promise<IsoDate[]>
+  /** The table and rows a run wrote (or, for `etl test`, the finished partition): what the job's `checks` read. */
+  readonly checkScope?: (ctx: ScopeContext) => CheckScope | undefined
   /** The cache tags a finished run of the job makes stale (none by default). */
   readonly cacheTags?: (job: RegisteredJob, target: IsoDate | null) => string[]
   /**

@@ -4,6 +4,7 @@ import type { RegisteredJob } from '../engine/job.js'
 import type { JobRegistry } from '../engine/registry.js'
 import { findSuccess, goneRuns, latestAttempt, latestSuccessPerPartition, recentFailures, succeededSince, type Attempt } from '../engine/ledger/index.js'
 import { redact } from '../redact.js'
+import { checkResultAlerts } from './check-results.js'
 import { addDays, nextPeriodStart, periodStart, type IsoDate } from '../time/calendar.js'
 
 /**
@@ -12,7 +13,7 @@ import { addDays, nextPeriodStart, periodStart, type IsoDate } from '../time/cal
  * gone, partitions still not SUCCESS past their job's deadline, and a latest partition with far
  * fewer rows than the ones before it.
  */
-export type AlertType = 'failed' | 'abandoned' | 'late' | 'rows_drop' | 'broken_job'
+export type AlertType = 'failed' | 'abandoned' | 'late' | 'rows_drop' | 'broken_job' | 'check'
 
 export interface Alert {
   readonly type: AlertType
@@ -38,7 +39,7 @@ export const CHECK_DEFAULTS = { hours: 24, minRatio: 0.5, runs: 7 } as const
 const MIN_HISTORY = 3
 
 export async function runChecks(db: Kysely<any>, jobs: readonly RegisteredJob[], options: CheckOptions): Promise<Alert[]> {
-  return [...(await failedRuns(db, options)), ...(await abandonedRuns(db)), ...(await latePartitions(db, jobs, options.now)), ...(await rowDrops(db, jobs, options))]
+  return [...(await failedRuns(db, options)), ...(await abandonedRuns(db)), ...(await latePartitions(db, jobs, options.now)), ...(await rowDrops(db, jobs, options)), ...(await checkResultAlerts(db, options))]
 }
 
 /** A job file that cannot be loaded runs nowhere: an operator must hear of it before its data goes stale. */

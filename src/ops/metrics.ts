@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { checkStatusCounts } from '../engine/checks/store.js'
 import { jobStats, LEDGER_TABLE } from '../engine/ledger/index.js'
 
 /**
@@ -20,6 +21,9 @@ export async function prometheusMetrics(db: Kysely<any>): Promise<string> {
   family('etl_job_last_success_duration_seconds', 'gauge', 'How long the last SUCCESS run of the job took.', stats.lastSuccess.map((r) => [{ job: r.job_name }, (r.duration_ms ?? 0) / 1000]))
   family('etl_job_last_success_rows_processed', 'gauge', 'Rows processed by the last SUCCESS run of the job.', stats.lastSuccess.map((r) => [{ job: r.job_name }, Number(r.rows_processed)]))
   family('etl_job_last_run_failed', 'gauge', '1 when the last finished run of the job was FAILED or PARTIAL, else 0.', stats.lastFinished.map((r) => [{ job: r.job_name }, r.status === 'SUCCESS' ? 0 : 1]))
+  const checks = await checkStatusCounts(db)
+  family('etl_check_passing', 'gauge', 'Data checks (etl_check_results): 1 when the newest result of the check passed, else 0.', checks.map((r) => [{ job: r.job_name, check: r.check_name, status: r.status }, r.status === 'pass' ? 1 : 0]))
+  family('etl_check_failing_rows', 'gauge', 'Failing rows in the newest result of the data check.', checks.map((r) => [{ job: r.job_name, check: r.check_name }, Number(r.failing_rows)]))
   return `${out.join('\n')}\n`
 }
 

@@ -5,6 +5,7 @@ import { describeSource, type SourceColumn } from '../../io/describe.js'
 import { ident, IDENTIFIER, QUALIFIED, qualified, stagingSchema } from '../../io/identifiers.js'
 import { dropStaging, loadStaging } from '../../io/staging.js'
 import { defineKind } from '../kind.js'
+import { WRITTEN_BY_THIS_TRANSACTION } from '../../engine/checks/scope.js'
 
 const column = z.string().regex(IDENTIFIER, 'must be a lower-case column name')
 
@@ -193,4 +194,14 @@ export const dimension = defineKind({
   defaultPartition: 'none',
   inPipeline: true,
   execute: syncDimension,
+  // the current versions this run inserted (all current ones for `etl test`); freshness reads the source
+  checkScope: ({ job, runId, source }) => {
+    const def = job.definition as unknown as DimensionDefinition
+    return {
+      table: def.target,
+      where: runId ? `is_current and ${WRITTEN_BY_THIS_TRANSACTION}` : 'is_current',
+      key: def.businessKey,
+      source: source && { db: async () => (await source()).db, relation: 'table' in def.source ? qualified(def.source.table) : `(${def.source.query}) q` },
+    }
+  },
 })

@@ -156,4 +156,9 @@ export const fact = defineKind({
   inPipeline: true,
   execute: buildFact,
   staleDates: staleFactDays,
+  // the day's partition
+  checkScope: ({ job, target }) => ({
+    table: (job.definition as unknown as FactDefinition).target,
+    where: target ? `date_key = ${dateKey(target)}` : 'false',
+  }),
 })

@@ -6,6 +6,7 @@ import { calcCustomMetricsForDay } from './custom/job.js'
 import { aggregateDay } from './daily.js'
 import { aggregatePeriod } from './periods.js'
 import { defineKind } from '../kind.js'
+import { dateKey } from '../../time/calendar.js'
 
 const PARTITION_OF = { daily: 'day', weekly: 'week', monthly: 'month', custom_metrics: 'day' } as const
 
@@ -64,4 +65,19 @@ export const rollup = defineKind({
   afterCommit: invalidateRollupCache,
   scheduleArgs,
   warmCache: warmMetricsCache,
+  // the period's rows
+  checkScope: ({ job, target }) => {
+    const def = job.definition as unknown as RollupDefinition
+    const day = target ? `'${target}'::date` : 'null'
+    switch (def.aggregate) {
+      case 'daily':
+        return { table: 'daily_metrics', where: target ? `date_key = ${dateKey(target)}` : 'false', key: ['tenant_id'] }
+      case 'weekly':
+        return { table: 'weekly_metrics', where: `week_start = ${day}`, key: ['tenant_id'] }
+      case 'monthly':
+        return { table: 'monthly_metrics', where: `month_start = ${day}`, key: ['tenant_id'] }
+      case 'custom_metrics':
+        return { table: 'custom_metric_values', where: `metric_date = ${day}`, key: ['name', 'dimension_key'] }
+    }
+  },
 })
