@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { JobContext, JobResult } from '../engine/job.js'
+import { eachUnit } from '../engine/units.js'
 import { pruneLedger } from '../engine/ledger/retention.js'
 import { columnType, countRows, cutoffOf, expiredPartitions } from './partitions.js'
 
@@ -32,11 +33,11 @@ export async function applyRetention(ctx: JobContext): Promise<JobResult> {
     where to_regclass(p.table_name) is not null order by p.table_name`.execute(ctx.db)
   let partitions = 0
   let rows = 0
-  const failedUnits: Array<{ unit: string; error: string }> = []
-  for (const policy of policies) {
-    // one table failing (a lock timeout, say) must not undo the others: a savepoint per table
-    await sql`savepoint retention_table`.execute(ctx.db)
-    try {
+  // one table failing (a lock timeout, say) must not undo the others: a unit each
+  const failedUnits = await eachUnit(
+    ctx.db,
+    policies,
+    async (policy) => {
       const type = await columnType(ctx.db, policy.table_name, policy.time_column)
       const cutoff = cutoffOf(type, ctx.now, policy.retention)
       const dropped =
@@ -46,22 +47,16 @@ export async function applyRetention(ctx: JobContext): Promise<JobResult> {
       partitions += dropped.partitions
       rows += dropped.rows
       if (dropped.partitions) ctx.log.info({ table: policy.table_name, storage: policy.storage, ...dropped }, 'dropped partitions past retention')
-      await sql`release savepoint retention_table`.execute(ctx.db)
-    } catch (error) {
-      await sql`rollback to savepoint retention_table`.execute(ctx.db)
-      failedUnits.push({ unit: policy.table_name, error: (error as Error).message })
-    }
-  }
+    },
+    { name: (policy) => policy.table_name },
+  )
   let ledgerRows = 0
-  if (ctx.config.ledgerRetention !== null) {
-    await sql`savepoint retention_ledger`.execute(ctx.db)
-    try {
-      ledgerRows = await pruneLedger(ctx.db, { now: ctx.now, retention: ctx.config.ledgerRetention })
-      await sql`release savepoint retention_ledger`.execute(ctx.db)
-    } catch (error) {
-      await sql`rollback to savepoint retention_ledger`.execute(ctx.db)
-      failedUnits.push({ unit: 'etl_job_runs', error: (error as Error).message })
-    }
+  const retention = ctx.config.ledgerRetention
+  if (retention !== null) {
+    const ledger = await eachUnit(ctx.db, ['etl_job_runs'], async () => {
+      ledgerRows = await pruneLedger(ctx.db, { now: ctx.now, retention })
+    })
+    failedUnits.push(...ledger)
   }
   ctx.log.info({ tables: policies.length, partitions, rows, ledgerRows }, 'retention applied')
   return { rowsProcessed: partitions, rowsDeleted: rows + ledgerRows, failedUnits }
