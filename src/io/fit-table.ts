@@ -13,7 +13,7 @@ export function sameType(a: string, b: string): boolean {
 export async function tableColumns(db: Kysely<any>, table: string): Promise<Array<SourceColumn & { typeOid: number }>> {
   // float8: an OID is an unsigned 32-bit number, past int4's range
   const { rows } = await sql<SourceColumn & { typeOid: number }>`
-    select attname as name, format_type(atttypid, atttypmod) as type, atttypid::float8 as "typeOid" from pg_attribute
+    select attname as name, format_type(atttypid, atttypmod) as type, atttypid::int8::float8 as "typeOid" from pg_attribute
     where attrelid = ${table}::regclass and attnum > 0 and not attisdropped order by attnum`.execute(db)
   return rows
 }
