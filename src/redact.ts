@@ -1,5 +1,5 @@
 /**
- * Secrets never reach logs, `etl_job_runs.error_message` or `etl status` (SPEC section 2).
+ * Secrets never reach logs, the ledger's `error_message` or `etl status` (SPEC section 2).
  * Two nets: the password part of any URL, and the literal value of every secret variable (for
  * a URL variable, its password).
  */

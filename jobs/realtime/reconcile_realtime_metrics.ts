@@ -20,9 +20,7 @@ export default defineJob({
     const redis = await openCache(ctx.config, ctx.log)
     if (!redis) return { skipped: 'no Redis (REDIS_URL unset or unreachable): nothing to reconcile' }
     try {
-      const { rows } = await sql<{ day: string | null }>`
-        select max(target_date)::text as day from etl_job_runs where job_name = 'build_fact_sessions' and status = 'SUCCESS'`.execute(ctx.db)
-      const day = rows[0]?.day
+      const day = await ctx.ledger.latestSuccessTarget('build_fact_sessions')
       if (!day) return { skipped: 'no day of fact_sessions is built yet' }
       const counts = await sql<{ tenant_id: number; n: number }>`
         select tenant_id, count(*)::int as n from fact_sessions where date_key = ${dateKey(day)} group by tenant_id order by tenant_id`.execute(ctx.db)

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { LEDGER_TABLE } from '../engine/ledger/table.js'
 import { positiveInt } from './options.js'
 
 const actions = () => import('./actions/ledger.js')
@@ -6,7 +7,7 @@ const actions = () => import('./actions/ledger.js')
 export function registerLedgerCommands(program: Command): void {
   program
     .command('status')
-    .description('recent runs from etl_job_runs, newest first')
+    .description(`recent runs from ${LEDGER_TABLE}, newest first`)
     .option('--job <name>', 'only this job')
     .option('--limit <N>', 'how many rows', positiveInt('--limit', 100_000), 20)
     .option('--json', 'print an array of ledger rows with the table’s column names')

@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Command, Option } from 'commander'
+import { LEDGER_TABLE } from '../engine/ledger/table.js'
 import { packageRoot } from '../paths.js'
 import { registerAdminCommands } from './admin-commands.js'
 import { positiveInt } from './options.js'
@@ -15,7 +16,7 @@ import { registerSyncCommands } from '../kinds/table-sync/commands.js'
 /** The `etl` program: flags become options objects and the same functions a library user calls. */
 export function buildProgram(): Command {
   const program = new Command('etl')
-    .description('nightshift: cron-friendly batch ETL into a PostgreSQL warehouse. Every run is recorded in etl_job_runs.')
+    .description(`nightshift: cron-friendly batch ETL into a PostgreSQL warehouse. Every run is recorded in ${LEDGER_TABLE}.`)
     .addOption(
       new Option('--lock-timeout <seconds>', 'how long to wait for the embedded database when another etl process holds it')
         .argParser(positiveInt('--lock-timeout', 86_400))

@@ -13,7 +13,7 @@ import type { Database } from './database.js'
  * the database's words; an unreachable database stays exit 3.
  *
  * @example
- * const rows = await readOnlyQuery(warehouse, 'select job_name, count(*) from etl_job_runs group by 1')
+ * const rows = await readOnlyQuery(warehouse, 'select date_key, count(*) from fact_sessions group by 1')
  */
 export async function readOnlyQuery(db: Database, statement: string): Promise<Array<Record<string, unknown>>> {
   const text = statement.trim().replace(/;\s*$/, '')

@@ -1,31 +1,6 @@
-import type { ColumnType, Generated } from 'kysely'
+import type { LedgerTables } from '../engine/ledger/table.js'
 
-export type RunStatus = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'SKIPPED' | 'PARTIAL'
+export type { RunStatus } from '../engine/ledger/table.js'
 
-/** `etl_job_runs`: one row per attempt of a (job, partition); SPEC section 4. */
-export interface EtlJobRunsTable {
-  id: Generated<string>
-  invocation_id: string | null
-  job_name: string
-  run_date: string
-  target_date: string | null
-  status: RunStatus
-  rows_processed: ColumnType<number, number | undefined, number>
-  rows_inserted: ColumnType<number, number | undefined, number>
-  rows_updated: ColumnType<number, number | undefined, number>
-  rows_deleted: ColumnType<number, number | undefined, number>
-  duration_ms: number | null
-  error_message: string | null
-  started_at: ColumnType<Date, Date | string | undefined, Date | string>
-  completed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
-  heartbeat_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
-  attempt: ColumnType<number, number | undefined, number>
-  host: string | null
-  pid: number | null
-  parameters: ColumnType<Record<string, unknown>, string | undefined, string>
-  failed_units: ColumnType<unknown[] | null, string | null | undefined, string | null>
-}
-
-export interface WarehouseSchema {
-  etl_job_runs: EtlJobRunsTable
-}
+/** The warehouse's tables that code reads through kysely's typed builder, composed from the modules that own them. */
+export type WarehouseSchema = LedgerTables

@@ -1,3 +1,5 @@
+// the ledger facts a job's work may read (ctx.ledger)
+import type { LedgerReader } from './ledger/reader.js'
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.js'
 import type { Database, Session } from '../db/database.js'
@@ -56,6 +58,8 @@ export interface JobResult {
   afterCommit?: () => Promise<void>
 }
 
+export type { LedgerReader }
+
 /**
  * Everything a job's work gets from the runner. `db` is the run's transaction on the warehouse:
  * writes through it commit together with the ledger's SUCCESS row or not at all.
@@ -74,6 +78,8 @@ export interface JobContext {
   readonly warehouse: Database
   /** The OLTP source, opened on first use. */
   source(): Promise<Database>
+  /** Ledger facts (days SUCCESS, the latest SUCCESS), read through `db`; only the runner writes the ledger. */
+  readonly ledger: LedgerReader
   readonly config: Config
   readonly log: Logger
   readonly now: Date

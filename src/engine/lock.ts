@@ -57,7 +57,7 @@ export async function tryLockInTransaction(trx: Db, lockId: number): Promise<boo
 }
 
 /**
- * SQL: the RUNNING row `r` (of etl_job_runs) has no live run: nothing holds its pair's lock, or
+ * SQL: the RUNNING ledger row `r` has no live run: nothing holds its pair's lock, or
  * the pair has no lock row at all (written before locks had rows). Read-only.
  */
 export const runIsGone = sql<boolean>`not exists (

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js'
 import { redact } from '../redact.js'
 import { dateOf, periodBounds, periodStart, type IsoDate } from '../time/calendar.js'
 import type { JobContext, JobResult, RegisteredJob } from './job.js'
-import { abandonRunning, countAttempts, finishRun, findSuccess, insertRun } from './ledger/index.js'
+import { abandonRunning, countAttempts, finishRun, findSuccess, insertRun, ledgerReader } from './ledger/index.js'
 import { claimTurn, lockIdOf, tryLockInTransaction } from './lock.js'
 
 /** What every run of one command shares. */
@@ -165,6 +165,7 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
         session,
         warehouse: env.warehouse,
         source: env.source,
+        ledger: ledgerReader(work),
         config: env.config,
         log,
         now: started,

@@ -3,6 +3,7 @@ import { addDays, periodStart, type IsoDate } from '../time/calendar.js'
 import type { RegisteredJob } from './job.js'
 import { rebuiltUpstream } from './ledger/index.js'
 import { recordBlocked, runJob, targetOf, type RunEnv, type RunOutcome } from './runner.js'
+import { ledgerReader } from './ledger/reader.js'
 
 export interface SequenceOptions {
   force?: boolean
@@ -102,7 +103,7 @@ async function staleDays(
   rebuildFailed: DaysOf,
 ): Promise<Redo[]> {
   const redo = new Map<IsoDate, Redo>()
-  for (const day of (await KINDS[job.kind].staleDates?.(env, job, date)) ?? []) redo.set(day, { day, reason: LATE_ROWS })
+  for (const day of (await KINDS[job.kind].staleDates?.(env, job, date, ledgerReader(env.warehouse.db))) ?? []) redo.set(day, { day, reason: LATE_ROWS })
   for (const dep of job.dependsOn) {
     for (const day of rebuildFailed.get(dep)?.keys() ?? []) redo.set(day, { day, reason: `${dep} could not be rebuilt for ${day}`, blockedBy: dep })
     for (const day of rebuilt.get(dep)?.keys() ?? []) {

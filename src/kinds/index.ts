@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { JobContext, JobKind, JobResult, PartitionKind, RegisteredJob } from '../engine/job.js'
+import type { JobContext, JobKind, JobResult, LedgerReader, PartitionKind, RegisteredJob } from '../engine/job.js'
 import type { RunEnv } from '../engine/runner.js'
 import type { IsoDate } from '../time/calendar.js'
 import { custom } from './custom/index.js'
@@ -21,7 +21,7 @@ export interface KindHandler {
   readonly inPipeline: boolean
   readonly execute: (ctx: JobContext) => Promise<JobResult | void>
   /** Earlier partitions whose source changed since they were built (late-arriving data); `etl run` redoes them first. */
-  readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate) => Promise<IsoDate[]>
+  readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate, ledger: LedgerReader) => Promise<IsoDate[]>
 }
 
 export const KINDS: Record<JobKind, KindHandler> = {

@@ -1,10 +1,8 @@
-import { sql, type Kysely } from 'kysely'
+import type { Kysely } from 'kysely'
 import { DateTime } from 'luxon'
-import type { RunStatus } from '../db/schema.js'
 import type { RegisteredJob } from '../engine/job.js'
 import type { JobRegistry } from '../engine/registry.js'
-import { findSuccess } from '../engine/ledger/index.js'
-import { runIsGone } from '../engine/lock.js'
+import { findSuccess, goneRuns, latestAttempt, latestSuccessPerPartition, recentFailures, succeededSince, type Attempt } from '../engine/ledger/index.js'
 import { redact } from '../redact.js'
 import { addDays, nextPeriodStart, periodStart, type IsoDate } from '../time/calendar.js'
 
@@ -57,15 +55,7 @@ const oneLine = (text: string | null, max = 200) => (text ? redact(text).replace
  */
 export async function failedRuns(db: Kysely<any>, options: Pick<CheckOptions, 'now' | 'hours'>): Promise<Alert[]> {
   const since = new Date(options.now.getTime() - options.hours * 3_600_000)
-  const { rows } = await sql<{ id: string; job_name: string; target: string | null; status: RunStatus; error_message: string | null; started_at: Date }>`
-    select r.id, r.job_name, r.target_date::text as target, r.status, r.error_message, r.started_at
-    from etl_job_runs r
-    where r.status in ('FAILED', 'PARTIAL') and r.started_at >= ${since}
-      and not exists (
-        select 1 from etl_job_runs s
-        where s.job_name = r.job_name and s.target_date is not distinct from r.target_date
-          and s.status = 'SUCCESS' and s.started_at > r.started_at)
-    order by r.started_at desc, r.id`.execute(db)
+  const rows = await recentFailures(db, since)
   const alerts = new Map<string, Alert>()
   const attempts = new Map<string, number>()
   for (const r of rows) {
@@ -94,11 +84,7 @@ export async function failedRuns(db: Kysely<any>, options: Pick<CheckOptions, 'n
  * backfill over it, records them FAILED; until then they would look busy forever.
  */
 export async function abandonedRuns(db: Kysely<any>): Promise<Alert[]> {
-  const { rows } = await sql<{ id: string; job_name: string; target: string | null; started_at: Date; host: string | null; pid: number | null }>`
-    select r.id, r.job_name, to_char(r.target_date, 'YYYY-MM-DD') as target, r.started_at, r.host, r.pid
-    from etl_job_runs r
-    where r.status = 'RUNNING' and ${runIsGone}
-    order by r.started_at, r.id`.execute(db)
+  const rows = await goneRuns(db)
   return rows.map((r) => ({
     type: 'abandoned' as const,
     job: r.job_name,
@@ -136,11 +122,8 @@ export async function latePartitions(db: Kysely<any>, jobs: readonly RegisteredJ
     const zone = `${job.deadline} ${job.timezone}`
     if (target === null) {
       const from = new Date(dueAt.getTime() - 86_400_000)
-      const { rows } = await sql<{ n: number }>`
-        select count(*)::int as n from etl_job_runs
-        where job_name = ${job.name} and target_date is null and status = 'SUCCESS' and completed_at >= ${from}`.execute(db)
-      if (rows[0]!.n > 0) continue
-      const last = await latestAttempt(db, job.name, null)
+      if (await succeededSince(db, job.name, from)) continue
+      const last = describedAttempt(await latestAttempt(db, job.name, null))
       alerts.push({
         type: 'late',
         job: job.name,
@@ -151,7 +134,7 @@ export async function latePartitions(db: Kysely<any>, jobs: readonly RegisteredJ
       continue
     }
     if (await findSuccess(db, job.name, target)) continue
-    const last = await latestAttempt(db, job.name, target)
+    const last = describedAttempt(await latestAttempt(db, job.name, target))
     alerts.push({
       type: 'late',
       job: job.name,
@@ -163,22 +146,16 @@ export async function latePartitions(db: Kysely<any>, jobs: readonly RegisteredJ
   return alerts
 }
 
-interface Attempt {
-  status: RunStatus
+interface DescribedAttempt {
+  status: Attempt['status']
   startedAt: string
   error: string | null
 }
 
-async function latestAttempt(db: Kysely<any>, jobName: string, target: IsoDate | null): Promise<Attempt | undefined> {
-  const { rows } = await sql<{ status: RunStatus; started_at: Date; error_message: string | null }>`
-    select status, started_at, error_message from etl_job_runs
-    where job_name = ${jobName} and target_date is not distinct from ${target}::date and status <> 'SKIPPED'
-    order by started_at desc limit 1`.execute(db)
-  const r = rows[0]
-  return r && { status: r.status, startedAt: iso(r.started_at), error: oneLine(r.error_message) || null }
-}
+const describedAttempt = (r: Attempt | undefined): DescribedAttempt | undefined =>
+  r && { status: r.status, startedAt: iso(r.started_at), error: oneLine(r.error_message) || null }
 
-function describeAttempt(last: Attempt | undefined): string {
+function describeAttempt(last: DescribedAttempt | undefined): string {
   if (!last) return 'never attempted'
   return `latest attempt: ${last.status} at ${last.startedAt}${last.error ? ` (${last.error})` : ''}`
 }
@@ -198,16 +175,7 @@ export async function rowDrops(db: Kysely<any>, jobs: readonly RegisteredJob[], 
   const alerts: Alert[] = []
   for (const job of jobs) {
     if (job.partition === 'none') continue
-    // the newest SUCCESS of each partition, newest partitions first
-    const { rows } = await sql<{ target: string; rows_processed: number }>`
-      select target, rows_processed from (
-        select distinct on (target_date) target_date::text as target, rows_processed::float8 as rows_processed
-        from etl_job_runs
-        where job_name = ${job.name} and status = 'SUCCESS' and target_date is not null
-        order by target_date desc, started_at desc
-      ) latest
-      order by target desc
-      limit ${options.runs + 1}`.execute(db)
+    const rows = await latestSuccessPerPartition(db, job.name, options.runs + 1)
     const [latest, ...before] = rows
     if (!latest || before.length < Math.min(MIN_HISTORY, options.runs)) continue
     const typical = median(before.map((r) => Number(r.rows_processed)))

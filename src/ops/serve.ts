@@ -4,13 +4,12 @@ import type { AddressInfo } from 'node:net'
 import { sql } from 'kysely'
 import type { EtlContext } from '../engine/context.js'
 import { assertEnded, lastEndedDay } from '../engine/ended.js'
-import { recentRuns } from '../engine/ledger/index.js'
+import { dailySuccessRate, recentRuns } from '../engine/ledger/index.js'
 import { runJob } from '../engine/runner.js'
 import { EtlError, exitCodeOf } from '../errors.js'
 import { redact } from '../redact.js'
 import { parseDate } from '../time/calendar.js'
 import { prometheusMetrics } from './metrics.js'
-import { dailySuccessRate } from '../engine/ledger/success-rate.js'
 
 /**
  * `etl serve`: a small admin endpoint for setups where something calls a URL instead of a

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { JobContext, JobResult } from '../engine/job.js'
+import { LEDGER_TABLE, pruneLedger } from '../engine/ledger/index.js'
 import { eachUnit } from '../engine/units.js'
-import { pruneLedger } from '../engine/ledger/retention.js'
 import { columnType, countRows, cutoffOf, expiredPartitions } from './partitions.js'
 
 interface Policy {
@@ -53,7 +53,7 @@ export async function applyRetention(ctx: JobContext): Promise<JobResult> {
   let ledgerRows = 0
   const retention = ctx.config.ledgerRetention
   if (retention !== null) {
-    const ledger = await eachUnit(ctx.db, ['etl_job_runs'], async () => {
+    const ledger = await eachUnit(ctx.db, [LEDGER_TABLE], async () => {
       ledgerRows = await pruneLedger(ctx.db, { now: ctx.now, retention })
     })
     failedUnits.push(...ledger)

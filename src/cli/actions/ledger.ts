@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
-import { recentRuns } from '../../engine/ledger/index.js'
-import { dailySuccessRate, percent, type DailyRate } from '../../engine/ledger/success-rate.js'
+import { dailySuccessRate, percent, recentRuns, type DailyRate } from '../../engine/ledger/index.js'
 import { redact } from '../../redact.js'
 import { withContext } from '../context.js'
 import type { JobRegistry } from '../../engine/registry.js'

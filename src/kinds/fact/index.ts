@@ -1,7 +1,6 @@
 import { CompiledQuery, sql } from 'kysely'
 import { z } from 'zod'
-import type { JobContext, JobResult, RegisteredJob } from '../../engine/job.js'
-import { findSuccess } from '../../engine/ledger/index.js'
+import type { JobContext, JobResult, LedgerReader, RegisteredJob } from '../../engine/job.js'
 import type { RunEnv } from '../../engine/runner.js'
 import { describeTable } from '../../io/describe.js'
 import { ident, IDENTIFIER, literal, QUALIFIED, qualified, stagingSchema } from '../../io/identifiers.js'
@@ -128,14 +127,14 @@ async function insertableColumns(ctx: JobContext, target: string): Promise<strin
  * Late-arriving events: the days of the lookback window that were built, but whose source has
  * rows recorded since that build. `etl run` rebuilds them before the day itself.
  */
-export async function staleFactDays(env: RunEnv, job: RegisteredJob, date: IsoDate): Promise<IsoDate[]> {
+export async function staleFactDays(env: RunEnv, job: RegisteredJob, date: IsoDate, ledger: LedgerReader): Promise<IsoDate[]> {
   const def = job.definition as unknown as FactDefinition
   if (!def.lookbackDays || !('recordedColumn' in def.source) || !def.source.recordedColumn) return []
   const source = await env.source()
   const stale: IsoDate[] = []
   for (let back = def.lookbackDays; back >= 1; back--) {
     const day = addDays(date, -back)
-    const built = await findSuccess(env.warehouse.db, job.name, day)
+    const built = await ledger.findSuccess(job.name, day)
     if (!built) continue
     const bounds = dayBounds(day, env.config.timezone)
     const { rows } = await sql<{ late: boolean }>`

@@ -1,7 +1,7 @@
 import { CompiledQuery } from 'kysely'
 import type { JobContext, JobResult } from '../../engine/job.js'
 import { addDays, nextPeriodStart, type IsoDate } from '../../time/calendar.js'
-import { dailyCoverage } from './coverage.js'
+import { coverageOf } from './coverage.js'
 
 export type Grain = 'week' | 'month'
 
@@ -29,10 +29,11 @@ const GROWTH: Array<[column: string, current: string, previous: string]> = [
 
 /**
  * One statement for a week or a month, from daily_metrics only (never the raw facts):
- * `$1` period start, `$2` next period start, `$3` previous period start, `$4` the daily job's
- * name, `$5` run id, `$6` run time. Completeness comes from the ledger: a day counts when the
- * daily job is SUCCESS for it. Growth % is null when the previous period has no data, its base is
- * zero, or either period is incomplete — never Infinity or NaN, never a partial comparison.
+ * `$1` period start, `$2` next period start, `$3` previous period start, `$4` the days of both
+ * periods the daily job is SUCCESS on, `$5` run id, `$6` run time. Completeness comes from the
+ * ledger: a day counts when the daily job is SUCCESS for it. Growth % is null when the previous
+ * period has no data, its base is zero, or either period is incomplete — never Infinity or NaN,
+ * never a partial comparison.
  */
 function periodSql(grain: Grain): string {
   const { table, start, end } = TABLES[grain]
@@ -77,7 +78,7 @@ function periodSql(grain: Grain): string {
     with days as (
       select $3::date + i as d from generate_series(0, $2::date - $3::date - 1) as i
     ), cov as (
-      select d, exists (select 1 from etl_job_runs r where r.job_name = $4 and r.status = 'SUCCESS' and r.target_date = d) as done
+      select d, d = any($4::date[]) as done
       from days
     ), cc as (
       select count(*)::int as days, (count(*) filter (where done))::int as covered, bool_and(done) as complete,
@@ -131,12 +132,13 @@ export async function aggregatePeriod(ctx: JobContext, grain: Grain, dailyJob: s
   const next = nextPeriodStart(start, grain)
   const prev = previousPeriodStart(start, grain)
   const { table, start: startColumn } = TABLES[grain]
-  const upserted = await ctx.db.executeQuery(CompiledQuery.raw(periodSql(grain), [start, next, prev, dailyJob, ctx.runId, ctx.now]))
+  const done = await ctx.ledger.successDays(dailyJob, prev, next)
+  const upserted = await ctx.db.executeQuery(CompiledQuery.raw(periodSql(grain), [start, next, prev, done, ctx.runId, ctx.now]))
   const stale = await ctx.db.executeQuery(
     CompiledQuery.raw(`delete from ${table} where ${startColumn} = $1::date and run_id is distinct from $2::uuid`, [start, ctx.runId]),
   )
   const written = Number(upserted.numAffectedRows ?? 0)
-  const coverage = await dailyCoverage(ctx.db, dailyJob, start, next)
+  const coverage = coverageOf(done, start, next)
   if (coverage.missing.length) {
     ctx.log.warn({ missing: coverage.missing }, `${grain} of ${start} is incomplete: ${coverage.missing.length} day(s) without a SUCCESS ${dailyJob}; its rows are marked is_complete = false`)
   }

@@ -24,7 +24,7 @@ export function findTableJob(registry: JobRegistry, name: string): RegisteredJob
   return job
 }
 
-/** `etl sync-table NAME [--full-refresh]`: one table sync through the runner, recorded in etl_job_runs. */
+/** `etl sync-table NAME [--full-refresh]`: one table sync through the runner, recorded in the ledger. */
 export async function syncOneTable(name: string, options: { fullRefresh?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
     const job = findTableJob(await ctx.registry(), name)
