@@ -18,7 +18,9 @@ const json = args.includes('--json')
 const quick = args.includes('--quick')
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : undefined
 
+// the no-op first: a minute's work, and the figure a cron tick lives by
 const groups: Array<[string[], () => Promise<BenchResult | BenchResult[]>]> = [
+  [['noop_server', 'noop_embedded'], () => noopScenarios()],
   [['extract_copy', 'extract_rss'], () => extractScenarios(quick)],
   [['fact_build_day', 'backfill'], () => factScenarios(quick)],
   [['rebuild_history'], () => historyScenario(quick)],
@@ -27,7 +29,6 @@ const groups: Array<[string[], () => Promise<BenchResult | BenchResult[]>]> = [
   [['table_sync_partitioned', 'table_sync_partitioned_incremental'], () => tableSyncPartitioned(quick)],
   [['prices_throughput'], () => pricesThroughput()],
   [['ledger_retention'], () => ledgerRetention(quick)],
-  [['noop_server', 'noop_embedded'], () => noopScenarios()],
 ]
 
 const unknown = only?.filter((n) => !groups.some(([names]) => names.includes(n)))
@@ -37,10 +38,13 @@ if (unknown?.length) {
 }
 
 const on = await machine()
+const started = performance.now()
 const all: BenchResult[] = []
 for (const [names, scenario] of groups) {
   if (only && !names.some((n) => only.includes(n))) continue
+  const began = performance.now()
   const results = [await scenario()].flat()
+  process.stderr.write(`(${names.join(', ')}: ${((performance.now() - began) / 1000).toFixed(0)} s; ${((performance.now() - started) / 60_000).toFixed(1)} min so far)\n`)
   all.push(...results)
   for (const r of results) {
     if (json) process.stdout.write(`${JSON.stringify(r)}\n`)

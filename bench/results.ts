@@ -24,7 +24,7 @@ export async function machine(): Promise<Machine> {
   const client = new pg.Client({ connectionString: serverUrl() })
   await client.connect()
   try {
-    const { rows } = await client.query<{ v: string }>('show server_version')
+    const { rows } = await client.query<{ v: string }>("select current_setting('server_version') as v")
     return { cores: os.cpus().length, cpu: os.cpus()[0]?.model.trim() ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), postgres: rows[0]!.v, node: process.version }
   } finally {
     await client.end()

@@ -7,9 +7,13 @@ import path from 'node:path'
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname))
 // Small pure-JS dependencies are bundled in: kysely and zod are hundreds of ESM files each, and
-// resolving those costs a cron job more start-up than their code. Packages with native parts,
-// WASM, worker threads or optional peers stay external.
-const external = ['pg', 'pg-copy-streams', '@electric-sql/pglite', 'pino', 'pino-pretty', 'ioredis', 'undici', 'esbuild', 'cli-progress', 'google-auth-library', 'nightshift']
+// pg and pino dozens of CommonJS ones; resolving those through pnpm's links costs a cron tick
+// more start-up than their code (docs/performance.md). Packages with native parts, WASM or
+// optional peers stay external: pg's optional native driver and Cloudflare socket load only when
+// asked for, and pino's worker-thread transports are never used (log.ts writes to stderr itself).
+// pg-copy-streams loads only for a COPY, by a dynamic import whose named exports a bundled
+// CommonJS module would not have.
+const external = ['pg-native', 'pg-cloudflare', 'pg-copy-streams', '@electric-sql/pglite', 'pino-pretty', 'ioredis', 'undici', 'esbuild', 'cli-progress', 'google-auth-library', 'nightshift']
 // bundled CommonJS packages (commander) call require() for node built-ins
 const banner = { js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);" }
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', external, banner, sourcemap: true, logLevel: 'warning' }
@@ -40,6 +44,30 @@ const builtinJobs = {
   },
 }
 
+// pg asks at load whether it runs in a Cloudflare Worker; on Node 20, which has no `navigator`,
+// it finds out by building a fetch Response, which loads Node's whole fetch stack (~30 ms of a
+// cron tick). The CLI runs on Node only: the question is answered at build time.
+const pgNodeStreams = {
+  name: 'pg-node-streams',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const contents = source.replace('if (isCloudflareRuntime()) {', 'if (false) {')
+      if (contents === source) throw new Error(`${args.path}: the Cloudflare check to drop is not there any more; update scripts/build.mjs`)
+      return { contents, loader: 'js' }
+    })
+  },
+}
+
+// zod's namespace re-exports its 40-odd message locales (360 KB, half the zod a command
+// compiles); nightshift speaks English and never asks for another: `z.locales` keeps `en` only.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: 'export { default as en } from "./en.js";\n', loader: 'js' }))
+  },
+}
+
 rmSync(path.join(root, 'dist'), { recursive: true, force: true })
 await build({
   ...common,
@@ -47,8 +75,20 @@ await build({
   outdir: path.join(root, 'dist'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  plugins: [builtinJobs],
+  plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly],
 })
+// The bundle's job files are validated here, once: a command then validates only the jobs it
+// runs (src/engine/registry.ts). `etl jobs` exits 2 when one is broken, naming it and why.
+{
+  const { spawnSync } = await import('node:child_process')
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ETL_JOBS_PATH: '' }
+  const check = spawnSync(process.execPath, [path.join(root, 'bin/etl.js'), 'jobs', '--json'], { cwd: root, env, encoding: 'utf8' })
+  if (check.status !== 0) {
+    process.stderr.write(`build: the built-in jobs do not load:\n${check.stderr}`)
+    process.exit(1)
+  }
+}
+
 // An empty embedded database that new ones are copied from (src/db/pglite-template.ts): PGlite's
 // initdb peaks near 800 MB of RSS, so it runs once here, not in a user's first `etl demo`. Kept
 // outside dist/ (which every build wipes) and keyed by the PGlite version.

@@ -2,6 +2,7 @@ import path from 'node:path'
 import { z } from 'zod'
 import { EtlError } from './errors.js'
 import { DEFAULT_LEDGER_RETENTION, LEDGER_RETENTION } from './engine/ledger/retention.js'
+import { providers } from './providers/index.js'
 import { isValidZone } from './time/calendar.js'
 
 /** Everything nightshift reads from the environment, validated once and frozen. */
@@ -29,9 +30,11 @@ export interface Config {
   readonly clockStart: Date | undefined
   readonly useMockData: boolean
   readonly adminToken: string | undefined
-  /** `plan`: POLYGON_PLAN / COINGECKO_PLAN as given; src/providers/plans.ts checks and applies it. */
-  readonly polygon: { readonly apiKey: string | undefined; readonly baseUrl: string; readonly plan: string | undefined }
-  readonly coingecko: { readonly apiKey: string | undefined; readonly baseUrl: string; readonly plan: string | undefined }
+  /**
+   * Each registered provider's settings by provider and setting name (`providerSettings.polygon.apiKey`),
+   * read from the variables its file declares (src/providers/); a plan as given, src/providers/plans.ts checks it.
+   */
+  readonly providerSettings: ProviderSettings
   /** A table sync's BigQuery source (src/kinds/table-sync/bigquery/source.ts checks what it needs). */
   readonly bigquery: {
     /** `GOOGLE_APPLICATION_CREDENTIALS`: path of a service account key file. */
@@ -102,15 +105,9 @@ const EnvSchema = z.object({
   }),
   USE_MOCK_DATA: flag,
   ETL_ADMIN_TOKEN: optionalString,
-  POLYGON_API_KEY: optionalString,
-  POLYGON_BASE_URL: optionalString,
-  COINGECKO_API_KEY: optionalString,
-  COINGECKO_BASE_URL: optionalString,
   ETL_LEDGER_RETENTION: optionalString.refine((v) => v === undefined || LEDGER_RETENTION.test(v), {
     message: "must be an interval such as '6 months', '180 days' or '1 year', or off",
   }),
-  POLYGON_PLAN: optionalString,
-  COINGECKO_PLAN: optionalString,
   JOB_COMPLETION_INDEX: optionalString,
   GOOGLE_APPLICATION_CREDENTIALS: optionalString,
   BIGQUERY_PROJECT_ID: optionalString,
@@ -149,8 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     clockStart: e.ETL_NOW ? new Date(e.ETL_NOW) : undefined,
     useMockData: e.USE_MOCK_DATA,
     adminToken: e.ETL_ADMIN_TOKEN,
-    polygon: { apiKey: e.POLYGON_API_KEY, baseUrl: e.POLYGON_BASE_URL ?? 'https://api.polygon.io', plan: e.POLYGON_PLAN },
-    coingecko: { apiKey: e.COINGECKO_API_KEY, baseUrl: e.COINGECKO_BASE_URL ?? 'https://api.coingecko.com', plan: e.COINGECKO_PLAN },
+    providerSettings: readProviderSettings(env),
     completionIndex: e.JOB_COMPLETION_INDEX,
     bigquery: {
       credentialsFile: e.GOOGLE_APPLICATION_CREDENTIALS,
@@ -173,3 +169,20 @@ export function debugFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   return EnvSchema.shape.ETL_DEBUG.parse(env.ETL_DEBUG)
 }
 
+export type ProviderSettings = Readonly<Record<string, Readonly<Record<string, string | undefined>>>>
+
+/** The variables each registered provider declares (POLYGON_API_KEY, …): blank is unset, then the setting's default. */
+function readProviderSettings(env: NodeJS.ProcessEnv): ProviderSettings {
+  const out: Record<string, Readonly<Record<string, string | undefined>>> = {}
+  for (const provider of providers()) {
+    const values: Record<string, string | undefined> = {}
+    for (const [key, setting] of Object.entries(provider.settings)) {
+      const value = env[setting.variable]?.trim() || undefined
+      const problem = value === undefined ? undefined : setting.check?.(value)
+      if (problem) throw new EtlError('CONFIG', `environment variable ${setting.variable} ${problem}; fix it or unset it`)
+      values[key] = value ?? setting.default
+    }
+    out[provider.name] = Object.freeze(values)
+  }
+  return Object.freeze(out)
+}

@@ -1,18 +1,16 @@
+import { providerSecretVariables } from './providers/index.js'
+
 /**
  * Secrets never reach logs, the ledger's `error_message` or `etl status` (SPEC section 2).
  * Two nets: the password part of any URL, and the literal value of every secret variable (for
- * a URL variable, its password).
+ * a URL variable, its password): these, and each provider's (POLYGON_API_KEY, … from src/providers/).
  */
-const SECRET_VARIABLES = [
-  'OLTP_DATABASE_URL',
-  'WAREHOUSE_DATABASE_URL',
-  'TEST_DATABASE_URL',
-  'REDIS_URL',
-  'POLYGON_API_KEY',
-  'COINGECKO_API_KEY',
-  'ETL_ADMIN_TOKEN',
-  'PGPASSWORD',
-]
+const SECRET_VARIABLES = ['OLTP_DATABASE_URL', 'WAREHOUSE_DATABASE_URL', 'TEST_DATABASE_URL', 'REDIS_URL', 'ETL_ADMIN_TOKEN', 'PGPASSWORD']
+
+/** Every variable whose value is masked. */
+export function secretVariables(): string[] {
+  return [...SECRET_VARIABLES, ...providerSecretVariables()]
+}
 
 // scheme://user:password@host → scheme://user:***@host
 const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^@/\s]+)@/gi
@@ -21,7 +19,7 @@ const KEY_PARAMETER = /([?&](?:api[_-]?key|apikey|x_cg_[a-z_]*key|token|access_t
 
 function secretValues(env: NodeJS.ProcessEnv): string[] {
   const values: string[] = []
-  for (const name of SECRET_VARIABLES) {
+  for (const name of secretVariables()) {
     const value = env[name]
     if (!value || value.length < 4) continue
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { positiveInt } from './options.js'
 
 const actions = () => import('./actions/admin.js')
+const demoAction = () => import('./actions/demo.js')
 
 export function registerAdminCommands(program: Command): void {
   program
@@ -16,5 +17,5 @@ export function registerAdminCommands(program: Command): void {
     .option('--scale <size>', 'small | medium | large', 'small')
     .option('--seed <N>', 'random seed: the same seed gives the same rows', positiveInt('--seed', 2 ** 31 - 1), 42)
     .option('--days <N>', 'how many recent days to run the pipeline for', positiveInt('--days', 366), 3)
-    .action(async (options, command) => (await actions()).demo(options, command))
+    .action(async (options, command) => (await demoAction()).demo(options, command))
 }

@@ -27,6 +27,9 @@ export function list(value: string): string[] {
   return names
 }
 
+/** How many ledger rows `etl status` (and the end of `etl demo`) shows without --limit. */
+export const DEFAULT_STATUS_LIMIT = 20
+
 export function setExitCode(code: number): void {
   process.exitCode = Math.max(Number(process.exitCode ?? 0), code)
 }

@@ -2,13 +2,16 @@ import type { RunOutcome } from '../engine/runner.js'
 import { exitCodeOfOutcomes } from '../engine/sequence.js'
 import { print, setExitCode, table } from './options.js'
 
-/** Prints what a command ran, one row per (job, partition), and sets the exit code from it. */
-export function reportOutcomes(outcomes: readonly RunOutcome[], invocationId: string, options: { dryRun?: boolean } = {}): void {
+/**
+ * Prints what a command ran, one row per (job, partition), then a line of counts, and sets the
+ * exit code from it. `table: false` prints only the line (`etl demo` shows the ledger instead).
+ */
+export function reportOutcomes(outcomes: readonly RunOutcome[], invocationId: string, options: { dryRun?: boolean; table?: boolean } = {}): void {
   if (outcomes.length === 0) {
     print('nothing to run: no job matched')
     return
   }
-  print(
+  if (options.table !== false) print(
     table(
       ['job', 'partition', 'status', 'rows', 'ms', 'note'],
       outcomes.map((o) => [

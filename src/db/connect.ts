@@ -3,7 +3,7 @@ import type { Config } from '../config.js'
 import type { Logger } from '../log.js'
 import type { Database } from './database.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
-import { assertMigrated, migrateUp } from './migrate.js'
+import { assertMigrated, migrateUpIfBehind } from './migrate.js'
 
 /**
  * The source and warehouse of one command, opened on first use and closed last-in-first-out in
@@ -32,7 +32,7 @@ export class Connections {
       this.#opened.push(db)
       if (options.migrate === false) return db
       if (db.kind === 'pglite') {
-        const applied = await migrateUp(db, this.#config.warehouseSchema)
+        const applied = await migrateUpIfBehind(db, this.#config.warehouseSchema)
         if (applied.length) this.#log.info({ applied }, 'applied migrations to the embedded warehouse')
       } else {
         await assertMigrated(db, this.#config.warehouseSchema)
@@ -55,16 +55,26 @@ export class Connections {
   }
 
   /**
-   * The source opened for writing, for `etl demo` to fill, and closed again before anything
-   * reads it: an embedded database must not be open twice.
+   * The source opened for writing, for `etl demo` to fill. An embedded one then stays open as
+   * this command's read-only source (opening a second PGlite on the same folder is not allowed,
+   * and opening it again costs a start-up and about 20 MB); a server's pool is closed, and
+   * `source()` opens the read-only one.
    */
   async withWritableSource<T>(fn: (db: Database) => Promise<T>): Promise<T> {
     if (this.#pending.has('oltp')) throw new Error('the source is already open read-only in this process')
     const db = await this.#openRole('oltp', this.#config.oltpUrl, { writable: true })
+    let kept = false
     try {
-      return await fn(db)
+      const result = await fn(db)
+      if (db.kind === 'pglite') {
+        await db.exec(settingsOf('oltp', this.#config, 'session').join('; '))
+        this.#opened.push(db)
+        this.#pending.set('oltp', Promise.resolve(db))
+        kept = true
+      }
+      return result
     } finally {
-      await db.close()
+      if (!kept) await db.close()
     }
   }
 
@@ -94,7 +104,7 @@ export class Connections {
     })
     await this.#dirLock
     const { openPglite } = await import('./pglite.js')
-    return openPglite({ dataDir: path.join(this.#config.dataDir, role), role, settings: settingsOf(role, this.#config, 'session', options) })
+    return openPglite({ dataDir: embeddedDir(this.#config, role), role, settings: settingsOf(role, this.#config, 'session', options) })
   }
 
   async close(): Promise<void> {
@@ -106,6 +116,11 @@ export class Connections {
       }
     }
   }
+}
+
+/** The folder of a role's embedded database under ETL_DATA_DIR. */
+export function embeddedDir(config: Config, role: 'oltp' | 'warehouse'): string {
+  return path.join(config.dataDir, role)
 }
 
 /**

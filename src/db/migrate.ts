@@ -80,13 +80,41 @@ export async function migrateDown(database: Database, schema: string): Promise<s
   return check(await migratorFor(database, schema).migrateDown(), 'migrate down')
 }
 
+/**
+ * What the warehouse has of the migrations in the folder, in one query and no Migrator: the
+ * Migrator first asks whether its table exists by introspecting every table of the database,
+ * the slowest statement of a cron tick that has nothing to do. `pending`: in the folder, not
+ * applied; `unknown`: applied, but no longer in the folder (the Migrator refuses to go on then).
+ */
+export async function migrationState(database: Database, schema: string): Promise<{ pending: string[]; unknown: string[] }> {
+  const names = (await fs.readdir(migrationsDir)).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).map((f) => f.replace(/\.sql$/, '')).sort()
+  let applied: string[]
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${sql.id(schema, 'kysely_migration')}`.execute(database.db)
+    applied = rows.map((r) => r.name)
+  } catch (error) {
+    // no migration table (nor schema) yet: nothing applied
+    if ((error as { code?: unknown })?.code !== '42P01') throw error
+    applied = []
+  }
+  const done = new Set(applied)
+  const known = new Set(names)
+  return { pending: names.filter((n) => !done.has(n)), unknown: applied.filter((n) => !known.has(n)) }
+}
+
 /** Fails with PENDING_MIGRATIONS (exit 3) when the warehouse is behind the code. */
 export async function assertMigrated(database: Database, schema: string): Promise<void> {
-  const pending = await pendingMigrations(database, schema)
+  const { pending } = await migrationState(database, schema)
   if (pending.length > 0) {
     throw new EtlError(
       'PENDING_MIGRATIONS',
       `the warehouse at ${database.label} has ${pending.length} pending migration(s) (${pending.join(', ')}); run 'etl migrate up' first`,
     )
   }
+}
+
+/** `migrateUp` when there is anything to do: the embedded warehouse migrates itself on every open. */
+export async function migrateUpIfBehind(database: Database, schema: string): Promise<string[]> {
+  const { pending, unknown } = await migrationState(database, schema)
+  return pending.length > 0 || unknown.length > 0 ? migrateUp(database, schema) : []
 }

@@ -53,13 +53,13 @@ export const sourceSchemaFile = path.join(packageRoot, 'src/demo/source-schema.s
 
 /**
  * Creates the reference schema in the source if missing, and fills it when it is empty (tenants
- * has no rows). Same seed + same today → the same rows. Everything is generated inside
+ * has no rows), telling `onFill` first. Same seed + same today → the same rows. Everything is generated inside
  * PostgreSQL, set-based, in one transaction: a failed fill leaves the source empty.
  *
  * @example
  * const { created, counts } = await fillDemo(source, { scale: 'small', seed: 42, today: '2025-01-15', timezone: 'UTC' })
  */
-export async function fillDemo(source: Database, options: DemoOptions): Promise<DemoSummary> {
+export async function fillDemo(source: Database, options: DemoOptions, hooks: { onFill?: (plan: DemoPlan) => void } = {}): Promise<DemoSummary> {
   const plan = planDemo(options)
   await source.exec(await fs.readFile(sourceSchemaFile, 'utf8'))
   const created = await source.db.transaction().execute(async (trx) => {
@@ -68,6 +68,7 @@ export async function fillDemo(source: Database, options: DemoOptions): Promise<
     // a second `etl demo` against the same server waits here, then finds the rows and leaves them
     await sql`lock table tenants in exclusive mode`.execute(trx)
     if (await hasTenants(trx)) return false
+    hooks.onFill?.(plan)
     for (const step of STEPS) await step(plan).execute(trx)
     return true
   })

@@ -18,7 +18,14 @@ export interface BackfillOptions {
   /** Told the number of (job, partition) pairs once planned, then once per finished pair. */
   onPlan?: (plan: BackfillPlan) => void
   onOutcome?: (outcome: RunOutcome) => void
+  /** Told before each group of pairs starts: the undated jobs first, each day in turn, the undated jobs after the days. */
+  onGroup?: (group: BackfillGroup) => void
 }
+
+/** A group of pairs `backfill` runs together: `day` k (from 1) of the `count` days with work, or the undated jobs around them. */
+export type BackfillGroup =
+  | { readonly phase: 'first' | 'last'; readonly jobs: readonly RegisteredJob[] }
+  | { readonly phase: 'day'; readonly date: IsoDate; readonly day: number; readonly count: number; readonly jobs: readonly RegisteredJob[] }
 
 export interface BackfillPlan {
   /** Jobs without a partition: run once, before the days. */
@@ -133,10 +140,22 @@ export async function backfill(env: RunEnv, options: BackfillOptions): Promise<B
       options.onOutcome?.(o)
     },
   }
+  // an interrupted backfill starts nothing new, and says nothing about starting it
+  const group = (g: BackfillGroup) => void (env.interrupt?.aborted || options.onGroup?.(g))
+  if (plan.once.length) group({ phase: 'first', jobs: plan.once })
   await runSequence(env, plan.once, undefined, sequenceOptions)
   const concurrency = env.warehouse.concurrent ? Math.max(1, options.concurrency ?? 1) : 1
   const limit = pLimit(concurrency)
-  await Promise.all(plan.days.map((day) => limit(() => runSequence(env, day.jobs, day.date, sequenceOptions))))
+  const count = plan.days.length
+  await Promise.all(
+    plan.days.map((day, i) =>
+      limit(() => {
+        group({ phase: 'day', date: day.date, day: i + 1, count, jobs: day.jobs })
+        return runSequence(env, day.jobs, day.date, sequenceOptions)
+      }),
+    ),
+  )
+  if (plan.last.length) group({ phase: 'last', jobs: plan.last })
   await runSequence(env, plan.last, undefined, sequenceOptions)
   return { plan, outcomes }
 }

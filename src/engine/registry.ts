@@ -25,31 +25,59 @@ export interface BrokenJob {
 /**
  * Every job, validated, in dependency order, and the broken ones beside them: one bad file must
  * not stop every cron entry, so a command fails on a broken job only when it selects it.
+ *
+ * The bundle's own jobs, which the build loaded and found whole (scripts/build.mjs), are
+ * validated when first asked for: `get` validates the job and its dependencies only, so a cron
+ * tick pays for the one job it runs; `jobs` and `broken` validate them all.
  */
 export class JobRegistry {
-  readonly jobs: readonly RegisteredJob[]
-  readonly broken: readonly BrokenJob[]
-  readonly #byName: Map<string, RegisteredJob>
+  #all: Registered | undefined
+  #bundled: readonly Bundled[] = []
+  #prevalidated = false
+  readonly #validated = new Map<string, RegisteredJob | EtlError>()
+  readonly #runnable = new Set<string>()
 
   constructor(jobs: RegisteredJob[], broken: readonly BrokenJob[] = []) {
-    const { ordered, broken: unrunnable } = sortRunnable(jobs, broken)
-    this.jobs = ordered
-    this.broken = [...broken, ...unrunnable]
-    this.#byName = new Map(this.jobs.map((j) => [j.name, j]))
+    this.#all = registered(jobs, broken)
+  }
+
+  /** The bundle's own jobs alone, as (file, default export) pairs the build has found whole. */
+  static ofBundled(entries: readonly Bundled[]): JobRegistry {
+    const registry = new JobRegistry([])
+    registry.#all = undefined
+    registry.#bundled = entries
+    registry.#prevalidated = true
+    return registry
+  }
+
+  /** True when every job is one the build found whole: `broken` is empty, and looking costs validating them all. */
+  get prevalidated(): boolean {
+    return this.#prevalidated
+  }
+
+  get jobs(): readonly RegisteredJob[] {
+    return this.#registered().jobs
+  }
+
+  get broken(): readonly BrokenJob[] {
+    return this.#registered().broken
   }
 
   get(name: string): RegisteredJob {
-    const job = this.#byName.get(name)
+    const quick = this.#quick(name, new Set())
+    if (quick) return quick
+    const { byName, broken } = this.#registered()
+    const job = byName.get(name)
     if (!job) {
-      const broken = this.broken.find((b) => b.name === name)
-      if (broken) throw broken.error
+      const b = broken.find((x) => x.name === name)
+      if (b) throw b.error
       throw new EtlError('UNKNOWN_JOB', `no job named '${name}'; 'etl jobs' lists them`)
     }
     return job
   }
 
   has(name: string): boolean {
-    return this.#byName.has(name)
+    return this.#registered().byName.has(name)
   }
 
   /** The named jobs (each must exist) or, without names, those `etl run` includes; in dependency order. */
@@ -57,6 +85,104 @@ export class JobRegistry {
     if (!names || names.length === 0) return this.jobs.filter(filter)
     const wanted = new Set(names.map((n) => this.get(n).name))
     return this.jobs.filter((j) => wanted.has(j.name))
+  }
+
+  #registered(): Registered {
+    if (!this.#all) {
+      const { jobs, broken } = validateLoaded(this.#bundled, (entry) => this.#validate(entry))
+      this.#all = registered(jobs, broken)
+    }
+    return this.#all
+  }
+
+  #validate(entry: Bundled): RegisteredJob | EtlError {
+    let result = this.#validated.get(entry.file)
+    if (!result) {
+      result = validateOrError(entry)
+      this.#validated.set(entry.file, result)
+    }
+    return result
+  }
+
+  /**
+   * A bundled job and its dependencies, validated alone, when that settles it: one file with that
+   * name, valid, whose dependencies are so too, with no cycle. Anything less is left to the whole
+   * registry, which gives the same answer and the same error as it always has.
+   */
+  #quick(name: string, path: Set<string>): RegisteredJob | undefined {
+    if (this.#all) return this.#all.byName.get(name)
+    if (path.has(name)) return undefined
+    const matches = this.#bundled.filter((e) => declaredName(e) === name || jobNameOf(e.file) === name)
+    if (matches.length !== 1) return undefined
+    const job = this.#validate(matches[0]!)
+    if (job instanceof EtlError || job.name !== name) return undefined
+    if (!this.#runnable.has(name)) {
+      path.add(name)
+      const whole = job.dependsOn.every((dep) => this.#quick(dep, path) !== undefined)
+      path.delete(name)
+      if (!whole) return undefined
+      this.#runnable.add(name)
+    }
+    return job
+  }
+}
+
+interface Bundled {
+  readonly file: string
+  readonly exported: unknown
+}
+
+/** A job file's default export, or why it could not be loaded. */
+type Loaded = Bundled | { readonly file: string; readonly error: EtlError }
+
+interface Registered {
+  readonly jobs: readonly RegisteredJob[]
+  readonly broken: readonly BrokenJob[]
+  readonly byName: Map<string, RegisteredJob>
+}
+
+/** The name a job file gives itself before it is validated: its `name` field, else its file's. */
+function declaredName(entry: Bundled): string {
+  const name = (entry.exported as { name?: unknown } | null)?.name
+  return typeof name === 'string' ? name : jobNameOf(entry.file)
+}
+
+function registered(jobs: RegisteredJob[], broken: readonly BrokenJob[]): Registered {
+  const { ordered, broken: unrunnable } = sortRunnable(jobs, broken)
+  return { jobs: ordered, broken: [...broken, ...unrunnable], byName: new Map(ordered.map((j) => [j.name, j])) }
+}
+
+/** Validates loaded job files in order: the first file to define a name keeps it. */
+function validateLoaded(
+  entries: readonly Loaded[],
+  validate: (entry: Bundled) => RegisteredJob | EtlError = validateOrError,
+): { jobs: RegisteredJob[]; broken: BrokenJob[] } {
+  const jobs: RegisteredJob[] = []
+  const broken: BrokenJob[] = []
+  const seen = new Map<string, string>()
+  for (const entry of entries) {
+    const { file } = entry
+    let job = 'error' in entry ? entry.error : validate(entry)
+    if (!(job instanceof EtlError)) {
+      const other = seen.get(job.name)
+      if (!other) {
+        seen.set(job.name, file)
+        jobs.push(job)
+        continue
+      }
+      job = new EtlError('BAD_JOB_FILE', `${file}: job '${job.name}' is already defined in ${other}`)
+    }
+    broken.push({ name: jobNameOf(file), file, error: job })
+  }
+  return { jobs, broken }
+}
+
+function validateOrError(entry: Bundled): RegisteredJob | EtlError {
+  try {
+    return validateJob(entry.exported, entry.file)
+  } catch (error) {
+    if (!(error instanceof EtlError)) throw error
+    return error
   }
 }
 
@@ -103,21 +229,18 @@ export async function loadRegistry(dirs: readonly string[]): Promise<JobRegistry
     const { registerJobLoader } = await import('./job-loader.js')
     registerJobLoader()
   }
-  const jobs: RegisteredJob[] = []
-  const broken: BrokenJob[] = []
-  const seen = new Map<string, string>()
+  // the bundle's own jobs alone: the build found them whole, each is validated when asked for
+  if (bundled && files.length === 0) return JobRegistry.ofBundled(bundled.map(([file, exported]) => ({ file: path.join(packageRoot, file), exported })))
+  const loaded: Loaded[] = []
   for (const { file, load } of entries) {
     try {
-      const job = validateJob(await load(), file)
-      const other = seen.get(job.name)
-      if (other) throw new EtlError('BAD_JOB_FILE', `${file}: job '${job.name}' is already defined in ${other}`)
-      seen.set(job.name, file)
-      jobs.push(job)
+      loaded.push({ file, exported: await load() })
     } catch (error) {
       if (!(error instanceof EtlError)) throw error
-      broken.push({ name: jobNameOf(file), file, error })
+      loaded.push({ file, error })
     }
   }
+  const { jobs, broken } = validateLoaded(loaded)
   return new JobRegistry(jobs, broken)
 }
 

@@ -1,3 +1,4 @@
+import { providerSecretVariables } from '../providers/index.js'
 import type { SchedulePlan, ScheduleEntry } from './schedule.js'
 
 export interface CrontabOptions {
@@ -38,8 +39,8 @@ export function renderCrontab(plan: SchedulePlan, options: CrontabOptions): stri
     '# WAREHOUSE_DATABASE_URL=postgres://etl:PASSWORD@warehouse:5432/warehouse',
     '# OLTP_DATABASE_URL=postgres://etl_reader:PASSWORD@oltp:5432/app',
     '# REDIS_URL=redis://redis:6379',
-    '# POLYGON_API_KEY=',
-    '# COINGECKO_API_KEY=',
+    // the providers' keys, from the registry
+    ...providerSecretVariables().map((variable) => `# ${variable}=`),
   ]
   let zone: string | undefined
   for (const entry of plan.entries) {

@@ -1,3 +1,4 @@
+import { providerSecretVariables } from '../providers/index.js'
 import { REGENERATE } from './crontab.js'
 import type { ScheduleEntry, SchedulePlan } from './schedule.js'
 import { toYaml } from './yaml.js'
@@ -18,8 +19,13 @@ export interface ManifestFile {
 export const DEFAULT_IMAGE = 'nightshift:latest'
 export const CONFIG_MAP = 'nightshift-config'
 export const SECRET = 'nightshift-secrets'
-/** The keys the Secret is expected to hold; each is optional for commands that do not need it. */
-export const SECRET_KEYS = ['WAREHOUSE_DATABASE_URL', 'OLTP_DATABASE_URL', 'REDIS_URL', 'POLYGON_API_KEY', 'COINGECKO_API_KEY', 'ETL_ADMIN_TOKEN']
+/**
+ * The keys the Secret is expected to hold, the providers' from the registry (POLYGON_API_KEY, …);
+ * each is optional for commands that do not need it.
+ */
+export function secretKeys(): string[] {
+  return ['WAREHOUSE_DATABASE_URL', 'OLTP_DATABASE_URL', 'REDIS_URL', ...providerSecretVariables(), 'ETL_ADMIN_TOKEN']
+}
 export const BACKFILL_SHARDS = 4
 /** In a subfolder, so that `kubectl apply -f k8s/` does not start a backfill. */
 export const BACKFILL_FILE = 'backfill/indexed-job.yaml'
@@ -154,13 +160,13 @@ export function k8sManifests(plan: SchedulePlan, options: K8sOptions): ManifestF
   ]
 }
 
-const HEADERS: Record<string, string[]> = {
+const headers = (): Record<string, string[]> => ({
   'configmap.yaml': [
     '# Secrets are not generated: create them once, for example',
     `#   kubectl create secret generic ${SECRET} \\`,
     '#     --from-literal=WAREHOUSE_DATABASE_URL=postgres://etl:PASSWORD@warehouse:5432/warehouse \\',
     '#     --from-literal=OLTP_DATABASE_URL=postgres://etl_reader:PASSWORD@oltp:5432/app',
-    `# and add ${SECRET_KEYS.slice(2).join(', ')} where used.`,
+    `# and add ${secretKeys().slice(2).join(', ')} where used.`,
   ],
   [BACKFILL_FILE]: [
     '# Sharded backfill, in a subfolder so that `kubectl apply -f k8s/` leaves it out:',
@@ -169,13 +175,14 @@ const HEADERS: Record<string, string[]> = {
     '# Delete the Job before starting the next one.',
     "# Dimension syncs run in shard 0 only: run 'etl sync-dimensions' first when they are behind.",
   ],
-}
+})
 
 /** The text of each file: the mark, how to regenerate, notes, then the YAML. */
 export function renderManifestFiles(files: readonly ManifestFile[]): Array<{ file: string; text: string }> {
+  const notes = headers()
   return files.map(({ file, object }) => ({
     file,
-    text: [GENERATED_MARK, `# Regenerate: ${REGENERATE}`, ...(HEADERS[file] ?? []), toYaml(object)].join('\n'),
+    text: [GENERATED_MARK, `# Regenerate: ${REGENERATE}`, ...(notes[file] ?? []), toYaml(object)].join('\n'),
   }))
 }
 

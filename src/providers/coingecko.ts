@@ -1,7 +1,40 @@
 import { DateTime } from 'luxon'
-import { HttpError, type HttpClient } from '../io/http.js'
+import type { HttpClient } from '../io/http.js'
 import { addDays, type IsoDate } from '../time/calendar.js'
 import type { Asset, Bar, PriceProvider, ProviderOptions, Quote } from '../kinds/prices/types.js'
+import { defineProvider, hinting, isHttpError } from './provider.js'
+
+/** Crypto, by each asset's `coingecko_id`. */
+export const coingecko = defineProvider({
+  name: 'coingecko',
+  description: 'CoinGecko: crypto, in UTC days',
+  assetClasses: ['crypto'],
+  settings: {
+    apiKey: { variable: 'COINGECKO_API_KEY', secret: true },
+    baseUrl: { variable: 'COINGECKO_BASE_URL', default: 'https://api.coingecko.com' },
+    plan: { variable: 'COINGECKO_PLAN' },
+  },
+  // Demo 30 calls a minute, Analyst and Lite 500, Pro 1000
+  plans: {
+    setting: 'plan',
+    default: 'demo',
+    presets: {
+      demo: { minIntervalMs: 2_000, concurrency: 1 },
+      analyst: { minIntervalMs: 120, concurrency: 4 },
+      lite: { minIntervalMs: 120, concurrency: 4 },
+      pro: { minIntervalMs: 60, concurrency: 4 },
+    },
+  },
+  http: true,
+  utcDays: true,
+  open(run) {
+    const { apiKey, baseUrl } = run.settings
+    const header = /pro-api\./.test(baseUrl!) ? 'x-cg-pro-api-key' : 'x-cg-demo-api-key'
+    const provider = coingeckoProvider(run.http({ baseUrl: baseUrl!, headers: apiKey ? { [header]: apiKey } : {} }), { now: run.now, warn: run.warn })
+    // CoinGecko answers without a key too, but when it cannot be reached the user needs the way out
+    return apiKey ? provider : hinting(provider, 'no COINGECKO_API_KEY: set COINGECKO_API_KEY, or USE_MOCK_DATA=1 for the built-in provider')
+  },
+})
 
 /** CoinGecko takes up to this many ids in one `simple/price` call. */
 export const COINGECKO_IDS_PER_CALL = 50
@@ -39,7 +72,7 @@ export function coingeckoProvider(http: HttpClient, options: ProviderOptions = {
     try {
       return await chartOf(asset, from, to)
     } catch (error) {
-      if (!(error instanceof HttpError) || coingeckoErrorCode(error.body) !== HISTORY_LIMITED) throw error
+      if (!isHttpError(error) || coingeckoErrorCode(error.body) !== HISTORY_LIMITED) throw error
       // a day's margin inside the 365, against the two clocks disagreeing
       const earliest = new Date(DateTime.fromJSDate(now(), { zone: 'UTC' }).minus({ days: DEMO_HISTORY_DAYS - 1 }).startOf('day').toMillis())
       if (to.getTime() <= earliest.getTime()) throw error

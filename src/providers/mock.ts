@@ -2,6 +2,17 @@ import { DateTime } from 'luxon'
 import { addDays, type IsoDate } from '../time/calendar.js'
 import { isTradingDay, lastMarketDay, marketDate, MARKET_ZONE, previousTradingDay, sessionOf } from '../time/market.js'
 import type { Asset, Bar, PriceProvider, Quote } from '../kinds/prices/types.js'
+import { defineProvider } from './provider.js'
+
+/** USE_MOCK_DATA=1 serves every asset from the mock, whatever its `assets.provider`. */
+export const mock = defineProvider({
+  name: 'mock',
+  description: 'a built-in deterministic random walk (USE_MOCK_DATA=1), no key',
+  assetClasses: ['stock', 'etf', 'index', 'crypto'],
+  settings: {},
+  http: false,
+  open: (run) => mockProvider({ now: run.now }),
+})
 
 /** The mock's history starts here; a MAX range gets bars from this day. */
 export const MOCK_EPOCH: IsoDate = '2000-01-03'

@@ -1,8 +1,54 @@
 import { DateTime } from 'luxon'
-import { HttpError, type HttpClient, type Query } from '../io/http.js'
+import type { HttpClient, Query } from '../io/http.js'
 import { MARKET_ZONE, marketDate, sessionOf } from '../time/market.js'
 import { addDays, type IsoDate } from '../time/calendar.js'
 import type { Asset, Bar, PriceProvider, ProviderOptions, Quote } from '../kinds/prices/types.js'
+import { defineProvider, isHttpError, refusing } from './provider.js'
+
+/** Polygon's hosts, old and new (Polygon.io is Massive since 2025): `next_url` may name either. */
+export const POLYGON_HOSTS = ['api.polygon.io', 'api.massive.com']
+
+/** Years of history each Polygon plan serves (Basic 2, Starter 5, Developer 10, Advanced 20+). */
+export const POLYGON_HISTORY_YEARS: Record<string, number> = { free: 2, starter: 5, developer: 10, advanced: 20 }
+
+/** Stocks, ETFs and indices; a symbol not in the assets list is a Polygon ticker (`I:` an index). */
+export const polygon = defineProvider({
+  name: 'polygon',
+  description: 'Polygon.io aggregates: stocks, ETFs, indices',
+  assetClasses: ['stock', 'etf', 'index'],
+  unlisted: (symbol) => (symbol.startsWith('I:') ? 'index' : 'stock'),
+  settings: {
+    apiKey: { variable: 'POLYGON_API_KEY', secret: true },
+    baseUrl: { variable: 'POLYGON_BASE_URL', default: 'https://api.polygon.io' },
+    plan: { variable: 'POLYGON_PLAN' },
+  },
+  // Basic (free) allows 5 requests a minute; the paid plans have no per-minute cap, so they keep
+  // the design's 5 a second
+  plans: {
+    setting: 'plan',
+    default: 'free',
+    presets: {
+      free: { minIntervalMs: 12_000, concurrency: 1 },
+      starter: { minIntervalMs: 200, concurrency: 4 },
+      developer: { minIntervalMs: 200, concurrency: 4 },
+      advanced: { minIntervalMs: 200, concurrency: 4 },
+    },
+  },
+  http: true,
+  open(run) {
+    const { apiKey, baseUrl } = run.settings
+    const http = run.http({
+      baseUrl: baseUrl!,
+      // Polygon takes the key as a bearer token; the query-string form would put it in URLs
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      knownHosts: POLYGON_HOSTS,
+    })
+    const plan = run.plan ?? 'free'
+    const provider = polygonProvider(http, { now: run.now, warn: run.warn, plan, historyYears: POLYGON_HISTORY_YEARS[plan] })
+    // Polygon answers nothing without a key: say what to do instead of asking
+    return apiKey ? provider : refusing(provider, 'no POLYGON_API_KEY: set POLYGON_API_KEY, or USE_MOCK_DATA=1 for the built-in provider')
+  },
+})
 
 /**
  * Polygon.io aggregates (stocks, ETFs, indices such as I:SPX):
@@ -25,8 +71,8 @@ export function polygonProvider(http: HttpClient, options: ProviderOptions & { p
     try {
       bars = await fetch()
     } catch (error) {
-      const body = error instanceof HttpError ? (error.body as { status?: string; message?: string } | undefined) : undefined
-      if (error instanceof HttpError && error.status === 403 && body?.status === 'NOT_AUTHORIZED' && /timeframe/i.test(body.message ?? '')) {
+      const body = isHttpError(error) ? (error.body as { status?: string; message?: string } | undefined) : undefined
+      if (isHttpError(error) && error.status === 403 && body?.status === 'NOT_AUTHORIZED' && /timeframe/i.test(body.message ?? '')) {
         throw new Error(
           `Polygon's ${plan} plan does not include ${from}…${to}: it serves ${years} years of history (HTTP 403 NOT_AUTHORIZED: ${body.message}); set POLYGON_PLAN to the key's plan or ask for a later range`,
         )

@@ -12,7 +12,8 @@ import { castType } from '../kinds/table-sync/watermark.js'
  * on a fixed origin (Monday 1970-01-05 for day-based chunks, January 1970 for month-based ones),
  * so every run computes the same chunks and weekly chunks start on Mondays.
  */
-const DAY_ORIGIN = DateTime.fromISO('1970-01-05', { zone: 'UTC' })
+// a named locale: at import, luxon would otherwise ask Intl for the system's (loading ICU) in every command
+const DAY_ORIGIN = DateTime.fromISO('1970-01-05', { zone: 'UTC', locale: 'en-US' })
 
 /** At most this many partitions per run: a stray year-0001 value must not create thousands of tables. */
 const MAX_NEW_PARTITIONS = 2000

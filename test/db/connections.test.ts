@@ -56,6 +56,19 @@ describe('the source connection', () => {
     expect(inTransaction.message).toMatch(/read-only transaction/)
   })
 
+  it('refuses writes after etl demo filled it (embedded: the same database, kept open instead of opened twice)', async () => {
+    await withConnections({}, async (connections) => {
+      let filled: unknown
+      await connections.withWritableSource(async (db) => {
+        filled = db
+        await db.exec('create table if not exists fx_filled (i int)')
+      })
+      const source = await connections.source()
+      if (source.kind === 'pglite') expect(source).toBe(filled)
+      await expect(source.exec('insert into fx_filled values (1)')).rejects.toThrow(/read-only transaction/)
+    })
+  })
+
   it('keeps refusing writes on a connection right after a COPY out of the source', async () => {
     await withConnections({}, async (connections) => {
       const source = await connections.source()

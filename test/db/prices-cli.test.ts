@@ -69,6 +69,30 @@ describe('etl prices as a subprocess', () => {
     expect(errorLines(coingecko.stderr)).toEqual(["etl: COINGECKO_PLAN 'free' is not one of demo analyst lite pro"])
   })
 
+  it('refuses an asset whose provider is not registered with one line and exit 2, recording nothing', async () => {
+    const fill = async (statement: string) => {
+      const source = await tw.openSource()
+      try {
+        await source.exec(statement)
+      } finally {
+        await source.close()
+      }
+    }
+    await fill(`create table if not exists assets (symbol text primary key, asset_class text not null, provider text not null, coingecko_id text, active boolean not null default true);
+      insert into assets values ('ACME', 'stock', 'alphavantage', null, true)`)
+    try {
+      const runs = async () => JSON.parse((await etl(['status', '--json', '--job', 'ingest_prices_historical', '--limit', '50'], mock())).stdout).length
+      const before = await runs()
+      const { code, stdout, stderr } = await etl(['prices', 'historical', '7D', 'ACME'], mock())
+      expect(code).toBe(2)
+      expect(errorLines(stderr)).toEqual(["etl: assets: ACME's provider 'alphavantage' is not one of polygon coingecko mock"])
+      expect(stdout).toBe('')
+      expect(await runs()).toBe(before)
+    } finally {
+      await fill('drop table assets')
+    }
+  })
+
   it('with no key and no network, says what to do, and names every symbol in failed_units', async () => {
     // nothing listens on port 9 of 127.0.0.1: no network for either provider
     const offline = { ...tw.env, POLYGON_BASE_URL: 'http://127.0.0.1:9', COINGECKO_BASE_URL: 'http://127.0.0.1:9', COINGECKO_PLAN: 'pro' }

@@ -192,6 +192,34 @@ describe('prices: market hours', () => {
   })
 })
 
+describe('prices: providers from the registry', () => {
+  it('fails the run naming an asset whose provider is not registered, instead of asking Polygon for it', async () => {
+    await source.exec(`insert into assets values ('ACME', 'stock', 'alphavantage', null, true) on conflict do nothing`)
+    try {
+      const before = fake.seen('/v2/aggs/ticker/ACME').length
+      const outcome = await runJob(env(AFTER_CLOSE), { job: job(historical, 'ingest_prices_historical'), parameters: { range: '7D', symbols: ['AAPL', 'ACME'] } })
+      expect(outcome.status).toBe('FAILED')
+      expect(outcome.message).toBe("BAD_INPUT: assets: ACME's provider 'alphavantage' is not one of polygon coingecko mock")
+      expect(fake.seen('/v2/aggs/ticker/ACME').length).toBe(before)
+      expect(await count('price_bars_daily')).toBe(0)
+    } finally {
+      await source.exec(`delete from assets where symbol = 'ACME'`)
+    }
+  })
+
+  it('reads a provider name as the registry spells it', async () => {
+    await source.exec(`insert into assets values ('MSFT', 'stock', ' Polygon', null, true) on conflict do nothing`)
+    try {
+      const outcome = await runJob(env(AFTER_CLOSE), { job: job(historical, 'ingest_prices_historical'), parameters: { range: '7D', symbols: ['MSFT'] } })
+      expect(outcome.status).toBe('SUCCESS')
+      const rows = await db.db.selectFrom('price_bars_daily').select('source').distinct().execute()
+      expect(rows).toEqual([{ source: 'polygon' }])
+    } finally {
+      await source.exec(`delete from assets where symbol = 'MSFT'`)
+    }
+  })
+})
+
 describe('prices: partitions and retention, per storage mode', () => {
   let mode: StorageMode
   beforeAll(async () => {

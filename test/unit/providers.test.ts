@@ -2,11 +2,18 @@ import dns from 'node:dns'
 import type { LookupFunction } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHttpClient, RateGate, type Clock, type HttpClientOptions, type HttpLimits } from '../../src/io/http.js'
-import { planLimits } from '../../src/providers/plans.js'
+import { checkPlans, planLimits } from '../../src/providers/plans.js'
+import { providerNamed, providers, registerProvider } from '../../src/providers/index.js'
+import { defineProvider } from '../../src/providers/provider.js'
+import { validateJob } from '../../src/engine/registry.js'
+import { renderCrontab } from '../../src/ops/crontab.js'
+import { k8sManifests, renderManifestFiles, secretKeys } from '../../src/ops/k8s.js'
+import { planSchedule } from '../../src/ops/schedule.js'
+import { redact, secretVariables } from '../../src/redact.js'
 import { coingeckoProvider } from '../../src/providers/coingecko.js'
-import { polygonProvider } from '../../src/providers/polygon.js'
+import { POLYGON_HOSTS, polygonProvider } from '../../src/providers/polygon.js'
 import { loadConfig } from '../../src/config.js'
-import { openPriceSources, POLYGON_HOSTS } from '../../src/kinds/prices/sources.js'
+import { openPriceSources } from '../../src/kinds/prices/sources.js'
 import type { Asset } from '../../src/kinds/prices/types.js'
 import { coingeckoRateLimited, polygonRateLimited, startFakeProviders, type FakeProviders } from '../helpers/fake-providers.js'
 
@@ -205,3 +212,87 @@ describe('no key and no network', () => {
     }
   })
 })
+
+describe('the provider registry: a provider is one file and one registration line', () => {
+  const acmeAsset: Asset = { symbol: 'ACME', assetClass: 'stock', provider: 'acme', coingeckoId: null }
+  const opened: Array<{ settings: Record<string, string | undefined>; plan: string | undefined }> = []
+  // what a new file in src/providers/ declares
+  const acme = defineProvider({
+    name: 'acme',
+    description: 'ACME quotes, for this test',
+    assetClasses: ['stock'],
+    settings: {
+      apiKey: { variable: 'ACME_API_KEY', secret: true },
+      baseUrl: { variable: 'ACME_BASE_URL', default: 'https://api.acme.test', check: (v) => (/^https?:\/\//.test(v) ? undefined : 'must be an http:// or https:// URL') },
+      plan: { variable: 'ACME_PLAN' },
+    },
+    plans: { setting: 'plan', default: 'basic', presets: { basic: { minIntervalMs: 5_000, concurrency: 1 }, pro: { minIntervalMs: 50, concurrency: 8 } } },
+    http: true,
+    open(run) {
+      opened.push({ settings: { ...run.settings }, plan: run.plan })
+      const http = run.http({ baseUrl: run.settings.baseUrl!, headers: { authorization: `Bearer ${run.settings.apiKey}` } })
+      const bar = { t: Date.parse('2025-01-14T05:00:00Z'), open: 1, high: 2, low: 0.5, close: 1.5, volume: 10, vwap: null, trades: null }
+      return { name: 'acme', dailyBars: async () => [bar], hourlyBars: async () => [], latest: async () => new Map(), close: () => http.close() }
+    },
+  })
+
+  it('sees a registered provider in config, redaction, the k8s Secret, the crontab, job-file limits and the prices sources', async () => {
+    const unregister = registerProvider(acme) // the registration line of src/providers/index.ts
+    try {
+      // config validation: its variables are read and checked by config.ts, its defaults applied
+      expect(() => loadConfig({ ACME_BASE_URL: 'ftp://acme.test' })).toThrow(
+        'environment variable ACME_BASE_URL must be an http:// or https:// URL; fix it or unset it',
+      )
+      const env = { ACME_API_KEY: 'acme-secret-4242', ACME_PLAN: 'Pro' }
+      const config = loadConfig(env)
+      expect(config.providerSettings.acme).toEqual({ apiKey: 'acme-secret-4242', baseUrl: 'https://api.acme.test', plan: 'Pro' })
+      expect(() => checkPlans(loadConfig({ ACME_PLAN: 'gold' }).providerSettings)).toThrow("ACME_PLAN 'gold' is not one of basic pro")
+
+      // redaction: its secret is masked wherever it appears
+      expect(secretVariables()).toContain('ACME_API_KEY')
+      expect(redact('GET /quotes failed with key acme-secret-4242', env)).toBe('GET /quotes failed with key ***')
+
+      // ops: a key of the k8s Secret and a secret line of the crontab
+      expect(secretKeys()).toEqual(['WAREHOUSE_DATABASE_URL', 'OLTP_DATABASE_URL', 'REDIS_URL', 'POLYGON_API_KEY', 'COINGECKO_API_KEY', 'ACME_API_KEY', 'ETL_ADMIN_TOKEN'])
+      const plan = planSchedule([], { timezone: 'UTC' })
+      const configMap = renderManifestFiles(k8sManifests(plan, { image: 'nightshift:test', timezone: 'UTC' })).find((f) => f.file === 'configmap.yaml')!
+      expect(configMap.text).toContain('# and add REDIS_URL, POLYGON_API_KEY, COINGECKO_API_KEY, ACME_API_KEY, ETL_ADMIN_TOKEN where used.')
+      expect(renderCrontab(plan, { home: '/opt/nightshift', logDir: '/var/log/nightshift', timezone: 'UTC' })).toContain('# COINGECKO_API_KEY=\n# ACME_API_KEY=\n')
+
+      // a prices job file may pace it; a name that is no provider is refused
+      const prices = (limits: object) => validateJob({ kind: 'prices', name: 'ingest_acme', limits }, 'jobs/prices/ingest_acme.ts')
+      expect(prices({ acme: { minIntervalMs: 250 } }).definition).toMatchObject({ limits: { acme: { minIntervalMs: 250 } } })
+      expect(() => prices({ polygn: {} })).toThrow("jobs/prices/ingest_acme.ts: field 'limits.polygn' is not a provider with limits (polygon coingecko acme)")
+
+      // the prices sources open it for its assets, with its settings, its plan and the job file's limits over the plan's
+      const sources = openPriceSources(config, { now: () => AFTER_CLOSE, limits: { acme: { concurrency: 2 } } })
+      try {
+        const provider = sources.providerFor(acmeAsset)
+        expect(provider.name).toBe('acme')
+        expect(await provider.dailyBars(acmeAsset, '2025-01-14', '2025-01-14')).toHaveLength(1)
+        expect(sources.providerFor(acmeAsset)).toBe(provider) // opened once per run
+        expect(opened).toEqual([{ settings: { apiKey: 'acme-secret-4242', baseUrl: 'https://api.acme.test', plan: 'Pro' }, plan: 'pro' }])
+        expect(sources.clients.map((c) => [c.name, c.limits.minIntervalMs, c.limits.concurrency])).toEqual([['acme', 50, 2]])
+      } finally {
+        await sources.close()
+      }
+    } finally {
+      unregister()
+    }
+    // and out again: nothing of it is left
+    expect(providerNamed('acme')).toBeUndefined()
+    expect(secretKeys()).not.toContain('ACME_API_KEY')
+    expect(loadConfig({ ACME_BASE_URL: 'ftp://acme.test' }).providerSettings.acme).toBeUndefined()
+    expect(() => validateJob({ kind: 'prices', name: 'ingest_acme', limits: { acme: {} } }, 'jobs/prices/ingest_acme.ts')).toThrow(/is not a provider with limits \(polygon coingecko\)/)
+  })
+
+  it('refuses a second provider of a name, or one reading a variable another reads', () => {
+    expect(() => registerProvider({ ...acme, name: 'polygon' })).toThrow("provider 'polygon' is registered already")
+    expect(() => registerProvider({ ...acme, settings: { ...acme.settings, apiKey: { variable: 'POLYGON_API_KEY', secret: true } } })).toThrow(
+      "provider 'acme': POLYGON_API_KEY is read by another provider already",
+    )
+    expect(providers().map((p) => p.name)).toEqual(['polygon', 'coingecko', 'mock'])
+  })
+})
+
+const AFTER_CLOSE = new Date('2025-01-15T21:30:00Z')

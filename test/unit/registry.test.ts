@@ -229,6 +229,67 @@ describe('JobRegistry', () => {
   })
 })
 
+describe('JobRegistry.ofBundled (the bundle\'s own jobs, validated when asked for)', () => {
+  const entry = (name: string, fields: Record<string, unknown> = {}) => ({ file: `/jobs/custom/${name}.mjs`, exported: { kind: 'custom', run, ...fields } })
+  const entries = () => [
+    entry('build_fact', { dependsOn: ['sync_dim'] }),
+    entry('sync_dim', { partition: 'none' }),
+    entry('bad_field', { partitoin: 'day' }),
+    entry('needs_bad', { dependsOn: ['bad_field'] }),
+    entry('ping', { dependsOn: ['pong'] }),
+    entry('pong', { dependsOn: ['ping'] }),
+    entry('renamed_file', { name: 'sync_dim' }),
+    entry('twin'),
+    { file: '/jobs/other/twin.mjs', exported: { kind: 'custom', run } },
+  ]
+  const eager = () => {
+    const all = entries()
+    const jobs: RegisteredJob[] = []
+    const broken: { name: string; file: string; error: EtlError }[] = []
+    const seen = new Map<string, string>()
+    for (const e of all) {
+      try {
+        const j = validateJob(e.exported, e.file)
+        if (seen.has(j.name)) throw new EtlError('BAD_JOB_FILE', `${e.file}: job '${j.name}' is already defined in ${seen.get(j.name)}`)
+        seen.set(j.name, e.file)
+        jobs.push(j)
+      } catch (error) {
+        broken.push({ name: path.basename(e.file, '.mjs'), file: e.file, error: error as EtlError })
+      }
+    }
+    return new JobRegistry(jobs, broken)
+  }
+  const outcome = (registry: JobRegistry, name: string) => {
+    try {
+      const j = registry.get(name)
+      return { name: j.name, dependsOn: j.dependsOn }
+    } catch (error) {
+      return { code: (error as EtlError).code, message: (error as EtlError).message }
+    }
+  }
+
+  it('answers get, jobs and broken as the registry that validated every file up front does', () => {
+    for (const name of ['build_fact', 'sync_dim', 'bad_field', 'needs_bad', 'ping', 'pong', 'renamed_file', 'twin', 'nope']) {
+      expect(outcome(JobRegistry.ofBundled(entries()), name), name).toEqual(outcome(eager(), name))
+    }
+    const lazy = JobRegistry.ofBundled(entries())
+    expect(lazy.prevalidated).toBe(true)
+    expect(names(lazy.jobs)).toEqual(names(eager().jobs))
+    expect(lazy.broken.map((b) => [b.name, b.error.message])).toEqual(eager().broken.map((b) => [b.name, b.error.message]))
+  })
+
+  it('get validates the job and its dependencies only', () => {
+    // renamed_file also calls itself sync_dim: that one is for the whole registry to settle
+    const all = entries().filter((e) => !e.file.includes('renamed_file'))
+    const touched = new Set<string>()
+    const watched = all.map((e) => ({ file: e.file, exported: new Proxy(e.exported, { ownKeys: (t) => (touched.add(e.file), Reflect.ownKeys(t)) }) }))
+    const registry = JobRegistry.ofBundled(watched)
+    expect(registry.get('build_fact').dependsOn).toEqual(['sync_dim'])
+    expect([...touched].sort()).toEqual(['/jobs/custom/build_fact.mjs', '/jobs/custom/sync_dim.mjs'])
+    expect(new JobRegistry([]).prevalidated).toBe(false)
+  })
+})
+
 describe('loadRegistry', () => {
   const made: string[] = []
 

@@ -1,4 +1,6 @@
 import type { Command } from 'commander'
+import type { Database } from '../../db/database.js'
+import type { EtlContext } from '../../engine/context.js'
 import { dailySuccessRate, percent, recentRuns, type DailyRate } from '../../engine/ledger/index.js'
 import { redact } from '../../redact.js'
 import { withContext } from '../context.js'
@@ -10,40 +12,51 @@ export async function showStatus(options: { job?: string; limit: number; json?: 
     if (options.job) (await ctx.registry()).get(options.job)
     const warehouse = await ctx.connections.warehouse()
     // the daily success rate: alone with --summary, and under the runs on a terminal
-    const rates = () => dailySuccessRate(warehouse.db, { now: ctx.now(), timezone: ctx.config.timezone, jobName: options.job })
     if (options.summary) {
-      const days = await rates()
+      const days = await dailySuccessRate(warehouse.db, { now: ctx.now(), timezone: ctx.config.timezone, jobName: options.job })
       print(options.json ? JSON.stringify(days) : successRateTable(days))
       return
     }
-    const rows = await recentRuns(warehouse.db, { jobName: options.job, limit: options.limit })
     if (options.json) {
+      const rows = await recentRuns(warehouse.db, { jobName: options.job, limit: options.limit })
       print(JSON.stringify(rows.map((r) => ({ ...r, error_message: r.error_message && redact(r.error_message) }))))
       return
     }
-    if (rows.length === 0) {
-      print('no runs recorded yet')
-      return
-    }
-    print(
-      table(
-        ['started', 'job', 'partition', 'status', 'rows', 'ms', 'attempt', 'run id', 'message'],
-        rows.map((r) => [
-          r.started_at.toISOString().replace('T', ' ').slice(0, 19),
-          r.job_name,
-          r.target_date ?? '-',
-          r.status,
-          r.rows_processed,
-          r.duration_ms,
-          r.attempt,
-          // the run id is the command's (invocation_id), the one `etl retry --run-id` takes; not the row's own id
-          r.invocation_id ?? '-',
-          r.error_message ? redact(r.error_message).replace(/\s+/g, ' ').slice(0, 80) : '',
-        ]),
-      ),
-    )
-    if (process.stdout.isTTY) print(`\n${successRateTable(await rates())}`)
+    await printStatus(ctx, warehouse, options)
   })
+}
+
+/**
+ * What `etl status` prints: the latest ledger rows, newest first, and under them at a terminal
+ * the daily success rate; `etl demo` ends with the same.
+ */
+export async function printStatus(ctx: EtlContext, warehouse: Database, options: { job?: string; limit: number }): Promise<void> {
+  const rows = await recentRuns(warehouse.db, { jobName: options.job, limit: options.limit })
+  if (rows.length === 0) {
+    print('no runs recorded yet')
+    return
+  }
+  print(
+    table(
+      ['started', 'job', 'partition', 'status', 'rows', 'ms', 'attempt', 'run id', 'message'],
+      rows.map((r) => [
+        r.started_at.toISOString().replace('T', ' ').slice(0, 19),
+        r.job_name,
+        r.target_date ?? '-',
+        r.status,
+        r.rows_processed,
+        r.duration_ms,
+        r.attempt,
+        // the run id is the command's (invocation_id), the one `etl retry --run-id` takes; not the row's own id
+        r.invocation_id ?? '-',
+        r.error_message ? redact(r.error_message).replace(/\s+/g, ' ').slice(0, 80) : '',
+      ]),
+    ),
+  )
+  if (process.stdout.isTTY) {
+    const days = await dailySuccessRate(warehouse.db, { now: ctx.now(), timezone: ctx.config.timezone, jobName: options.job })
+    print(`\n${successRateTable(days)}`)
+  }
 }
 
 function successRateTable(days: DailyRate[]): string {

@@ -3,7 +3,8 @@ import { cacheStats } from '../../cache/stats.js'
 import { closeCache, openCache } from '../../cache/redis.js'
 import { warmCache } from '../../cache/warm.js'
 import { runJob } from '../../engine/runner.js'
-import { planLimits } from '../../providers/plans.js'
+import { checkPlans } from '../../providers/plans.js'
+import { resolveAssets } from './assets.js'
 import type { ShowRange } from './ranges.js'
 import { readLatest, readPrices } from './read.js'
 import { withContext } from '../../cli/context.js'
@@ -14,14 +15,15 @@ import { reportOutcomes } from '../../cli/outcomes.js'
 export async function ingest(jobName: string, parameters: { range?: string; symbols?: string[] }, options: { force?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
     // a bad POLYGON_PLAN / COINGECKO_PLAN is the user's to fix (exit 2), before anything is asked
-    planLimits('polygon', ctx.config.polygon.plan)
-    planLimits('coingecko', ctx.config.coingecko.plan)
+    checkPlans(ctx.config.providerSettings)
     const job = (await ctx.registry()).get(jobName)
     const env = await ctx.runEnv()
     const params: Record<string, unknown> = {}
     if (parameters.range) params.range = parameters.range
     // as typed: Polygon tickers are case-sensitive (KIMpL); the assets list settles the spelling
     if (parameters.symbols?.length) params.symbols = parameters.symbols
+    // so is an asset of a provider that is not registered: the run would only record it FAILED
+    await resolveAssets(await env.source(), parameters.symbols?.length ? parameters.symbols : (job.definition as { symbols?: string[] }).symbols)
     const outcome = await runJob(env, { job, force: options.force, parameters: params })
     reportOutcomes([outcome], env.invocationId)
   })

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { providerNamed, providerNames } from '../../providers/index.js'
 import { RANGES } from './ranges.js'
 import type { KindHandler } from '../index.js'
 
@@ -12,6 +13,16 @@ const limits = z.strictObject({
   maxRetryAfterMs: z.number().int().min(0).max(3_600_000).optional(),
 })
 
+const overHttp = (p: { http: boolean }) => p.http
+
+/** `limits: { polygon: {…}, coingecko: {…} }`: a key per registered provider over HTTP, read when a job file is validated. */
+const providerLimits = z.record(z.string(), limits).superRefine((value, ctx) => {
+  for (const name of Object.keys(value)) {
+    const provider = providerNamed(name)
+    if (!provider || !overHttp(provider)) ctx.addIssue({ code: 'custom', path: [name], message: `is not a provider with limits (${providerNames(overHttp)})` })
+  }
+})
+
 export const PricesSchema = z.looseObject({
   bars: z.enum(['daily', 'hourly', 'latest']).optional(),
   range: z.enum(RANGES).optional(),
@@ -20,11 +31,11 @@ export const PricesSchema = z.looseObject({
   extendedHours: z.boolean().optional(),
   symbols: z.array(z.string().min(1)).optional(),
   batchSize: z.number().int().min(1).max(1000).optional(),
-  limits: z.strictObject({ polygon: limits.optional(), coingecko: limits.optional() }).optional(),
+  limits: providerLimits.optional(),
   retention: z.string().regex(/^\d+ (days|months|years)$/, "must be an interval such as '2 years' or '90 days'").optional(),
 })
 
-/** Market prices from Polygon and CoinGecko (or the mock): daily bars, hourly bars, latest prices. */
+/** Market prices from the registered providers (src/providers/: Polygon, CoinGecko, the mock): daily bars, hourly bars, latest prices. */
 export const prices: KindHandler = {
   schema: PricesSchema,
   defaultPartition: 'none',

@@ -3,6 +3,7 @@ import { cacheHourly1D, cacheLatest } from './cache.js'
 import { closeCache, openCache, tryCache } from '../../cache/redis.js'
 import { lastMarketDay, marketDate, marketWindow } from '../../time/market.js'
 import { resolveAssets } from './assets.js'
+import { providerNamed } from '../../providers/index.js'
 import { extendedWindow, sessionOfBar } from './sessions.js'
 import { rangeStart, RANGES, type PriceRange } from './ranges.js'
 import { openPriceSources, type PriceSources, type ProviderLimits } from './sources.js'
@@ -170,8 +171,8 @@ async function latestBatch(ctx: JobContext, sources: PriceSources, batch: readon
   latestForCache.push(...rows)
 }
 
-/** CoinGecko's bars are of UTC days; the mock keeps New York days for every asset, as before. */
-const isCrypto = (asset: Asset, provider: string) => asset.assetClass === 'crypto' && provider === 'coingecko'
+/** CoinGecko's bars are of UTC days (its `utcDays`); the mock keeps New York days for every asset, as before. */
+const isCrypto = (asset: Asset, provider: string) => asset.assetClass === 'crypto' && providerNamed(provider)?.utcDays === true
 
 function toRow(asset: Asset, bar: Bar, source: string, mode: 'daily' | 'hourly', utcDays: boolean): BarRow {
   return {

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { IsoDate } from '../../time/calendar.js'
 
 /**
@@ -39,72 +39,59 @@ export interface UpsertCounts {
 }
 
 const BAR_COLUMNS = sql`symbol text, ts timestamptz, date date, open numeric, high numeric, low numeric, close numeric, volume numeric, vwap numeric, trades bigint, source text, session text`
+const BAR_VALUES = ['open', 'high', 'low', 'close', 'volume', 'vwap', 'trades', 'source']
 
-export async function upsertDailyBars(db: Kysely<any>, rows: readonly BarRow[], now: Date): Promise<UpsertCounts> {
+/** One price table's upsert: its key, its columns (each with the input column it takes), a guard. */
+interface UpsertSpec {
+  readonly table: string
+  /** The columns of the input rows, as `jsonb_to_recordset` types them. */
+  readonly input: RawBuilder<unknown>
+  readonly key: readonly string[]
+  /** The columns written besides the key and `updated_at`, as `[column, input column]`. */
+  readonly values: ReadonlyArray<readonly [string, string]>
+  /** When a conflicting row may be replaced at all, besides having changed. */
+  readonly guard?: RawBuilder<unknown>
+}
+
+const same = (names: readonly string[]) => names.map((n) => [n, n] as const)
+
+const DAILY: UpsertSpec = { table: 'price_bars_daily', input: BAR_COLUMNS, key: ['symbol', 'date'], values: same(BAR_VALUES) }
+const HOURLY: UpsertSpec = { table: 'price_bars_hourly', input: BAR_COLUMNS, key: ['symbol', 'ts'], values: same(['date', ...BAR_VALUES, 'session']) }
+const LATEST: UpsertSpec = {
+  table: 'latest_prices',
+  input: sql`symbol text, price numeric, "changePercent" numeric, volume numeric, "asOf" timestamptz, source text`,
+  key: ['symbol'],
+  values: [['price', 'price'], ['change_percent', 'changePercent'], ['volume', 'volume'], ['as_of', 'asOf'], ['source', 'source']],
+  // an older quote never replaces a newer one (a slow retry, a re-run)
+  guard: sql`excluded.as_of >= t.as_of`,
+}
+
+export const upsertDailyBars = (db: Kysely<any>, rows: readonly BarRow[], now: Date) => upsert(db, DAILY, rows, now)
+export const upsertHourlyBars = (db: Kysely<any>, rows: readonly BarRow[], now: Date) => upsert(db, HOURLY, rows, now)
+export const upsertLatest = (db: Kysely<any>, rows: readonly LatestRow[], now: Date) => upsert(db, LATEST, rows, now)
+
+/** The rows, one per key, into the table in one statement; a row that did not change is not written. */
+async function upsert(db: Kysely<any>, spec: UpsertSpec, rows: readonly object[], now: Date): Promise<UpsertCounts> {
   if (rows.length === 0) return { inserted: 0, updated: 0 }
+  const list = (names: readonly string[], prefix?: string) => sql.join(names.map((n) => sql.ref(prefix ? `${prefix}.${n}` : n)))
+  const columns = spec.values.map(([column]) => column)
+  const key = list(spec.key, 'r')
+  const found = sql.ref(`e.${spec.key[0]!}`)
   const { rows: [counts] } = await sql<UpsertCounts>`
     with input as (
-      select distinct on (r.symbol, r.date) r.* from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(${BAR_COLUMNS})
-      order by r.symbol, r.date
+      select distinct on (${key}) r.* from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(${spec.input})
+      order by ${key}
     ), upserted as (
-      insert into price_bars_daily as t (symbol, date, open, high, low, close, volume, vwap, trades, source, updated_at)
-      select symbol, date, open, high, low, close, volume, vwap, trades, source, ${now}::timestamptz from input
-      on conflict (symbol, date) do update set
-        open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, volume = excluded.volume,
-        vwap = excluded.vwap, trades = excluded.trades, source = excluded.source, updated_at = excluded.updated_at
-      where (t.open, t.high, t.low, t.close, t.volume, t.vwap, t.trades, t.source)
-        is distinct from (excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume, excluded.vwap, excluded.trades, excluded.source)
-      returning t.symbol, t.date
+      insert into ${sql.table(spec.table)} as t (${list([...spec.key, ...columns, 'updated_at'])})
+      select ${list([...spec.key, ...spec.values.map(([, from]) => from)])}, ${now}::timestamptz from input
+      on conflict (${list(spec.key)}) do update set
+        ${sql.join([...columns, 'updated_at'].map((c) => sql`${sql.ref(c)} = ${sql.ref(`excluded.${c}`)}`))}
+      where ${spec.guard ? sql`${spec.guard} and ` : sql``}(${list(columns, 't')}) is distinct from (${list(columns, 'excluded')})
+      returning ${list(spec.key, 't')}
     )
     -- the main query sees the table as it was before the upsert: a match means an update
-    select count(*) filter (where e.symbol is null)::int as inserted, count(*) filter (where e.symbol is not null)::int as updated
-    from upserted u left join price_bars_daily e on e.symbol = u.symbol and e.date = u.date`.execute(db)
-  return counts!
-}
-
-export async function upsertHourlyBars(db: Kysely<any>, rows: readonly BarRow[], now: Date): Promise<UpsertCounts> {
-  if (rows.length === 0) return { inserted: 0, updated: 0 }
-  const { rows: [counts] } = await sql<UpsertCounts>`
-    with input as (
-      select distinct on (r.symbol, r.ts) r.* from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(${BAR_COLUMNS})
-      order by r.symbol, r.ts
-    ), upserted as (
-      insert into price_bars_hourly as t (symbol, ts, date, open, high, low, close, volume, vwap, trades, source, session, updated_at)
-      select symbol, ts, date, open, high, low, close, volume, vwap, trades, source, session, ${now}::timestamptz from input
-      on conflict (symbol, ts) do update set
-        date = excluded.date, open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
-        volume = excluded.volume, vwap = excluded.vwap, trades = excluded.trades, source = excluded.source, session = excluded.session,
-        updated_at = excluded.updated_at
-      where (t.date, t.open, t.high, t.low, t.close, t.volume, t.vwap, t.trades, t.source, t.session)
-        is distinct from (excluded.date, excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume, excluded.vwap, excluded.trades, excluded.source, excluded.session)
-      returning t.symbol, t.ts
-    )
-    select count(*) filter (where e.symbol is null)::int as inserted, count(*) filter (where e.symbol is not null)::int as updated
-    from upserted u left join price_bars_hourly e on e.symbol = u.symbol and e.ts = u.ts`.execute(db)
-  return counts!
-}
-
-export async function upsertLatest(db: Kysely<any>, rows: readonly LatestRow[], now: Date): Promise<UpsertCounts> {
-  if (rows.length === 0) return { inserted: 0, updated: 0 }
-  const { rows: [counts] } = await sql<UpsertCounts>`
-    with input as (
-      select distinct on (r.symbol) r.* from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        as r(symbol text, price numeric, "changePercent" numeric, volume numeric, "asOf" timestamptz, source text)
-      order by r.symbol
-    ), upserted as (
-      insert into latest_prices as t (symbol, price, change_percent, volume, as_of, source, updated_at)
-      select symbol, price, "changePercent", volume, "asOf", source, ${now}::timestamptz from input
-      on conflict (symbol) do update set
-        price = excluded.price, change_percent = excluded.change_percent, volume = excluded.volume,
-        as_of = excluded.as_of, source = excluded.source, updated_at = excluded.updated_at
-      -- an older quote never replaces a newer one (a slow retry, a re-run)
-      where excluded.as_of >= t.as_of
-        and (t.price, t.change_percent, t.volume, t.as_of, t.source)
-          is distinct from (excluded.price, excluded.change_percent, excluded.volume, excluded.as_of, excluded.source)
-      returning t.symbol
-    )
-    select count(*) filter (where e.symbol is null)::int as inserted, count(*) filter (where e.symbol is not null)::int as updated
-    from upserted u left join latest_prices e on e.symbol = u.symbol`.execute(db)
+    select count(*) filter (where ${found} is null)::int as inserted, count(*) filter (where ${found} is not null)::int as updated
+    from upserted u left join ${sql.table(spec.table)} e on ${sql.join(spec.key.map((k) => sql`${sql.ref(`e.${k}`)} = ${sql.ref(`u.${k}`)}`), sql` and `)}`.execute(db)
   return counts!
 }
 

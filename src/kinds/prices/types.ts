@@ -2,13 +2,13 @@ import type { IsoDate } from '../../time/calendar.js'
 
 export const ASSET_CLASSES = ['stock', 'etf', 'index', 'crypto'] as const
 export type AssetClass = (typeof ASSET_CLASSES)[number]
-export type ProviderName = 'polygon' | 'coingecko'
 
 /** One row of the source's `assets` list. */
 export interface Asset {
   readonly symbol: string
   readonly assetClass: AssetClass
-  readonly provider: ProviderName
+  /** A registered provider's name (src/providers/index.ts): 'polygon', 'coingecko'. */
+  readonly provider: string
   /** CoinGecko's id ('bitcoin') for crypto; null otherwise. */
   readonly coingeckoId: string | null
 }
