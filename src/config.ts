@@ -13,11 +13,16 @@ export interface Config {
   readonly warehouseUrl: string | undefined
   readonly dataDir: string
   readonly redisUrl: string | undefined
+  /** `REDIS_KEY_PREFIX`: prepended to every cache key, so environments (and test files) share one Redis; default none. */
+  readonly redisKeyPrefix: string
   readonly timezone: string
   readonly jobsPaths: readonly string[]
   readonly warehouseSchema: string
+  /** `ETL_DEBUG`: stack traces and debug logs; on when set to anything but empty, 0, false, no or off. */
   readonly debug: boolean
   readonly logLevel: string
+  /** `NO_COLOR` set and not empty (no-color.org): terminal log lines without colour. */
+  readonly noColor: boolean
   readonly lockTimeoutMs: number
   /** Bound on each source statement (`statement_timeout`, per transaction); undefined: none. */
   readonly sourceStatementTimeoutMs: number | undefined
@@ -30,6 +35,21 @@ export interface Config {
    * read from the variables its file declares (src/providers/); a plan as given, src/providers/plans.ts checks it.
    */
   readonly providerSettings: ProviderSettings
+  /** A table sync's BigQuery source (src/kinds/table-sync/bigquery/source.ts checks what it needs). */
+  readonly bigquery: {
+    /** `GOOGLE_APPLICATION_CREDENTIALS`: path of a service account key file. */
+    readonly credentialsFile: string | undefined
+    /** `BIGQUERY_PROJECT_ID`; undefined: the key's project. */
+    readonly projectId: string | undefined
+    /** `BIGQUERY_LOCATION`; undefined: BigQuery's choice. */
+    readonly location: string | undefined
+    /** `BIGQUERY_BASE_URL`: the REST endpoint (tests point it at a local server). */
+    readonly baseUrl: string
+    /** `BIGQUERY_TOKEN_URL`; undefined: the key's `token_uri`, else Google's. */
+    readonly tokenUrl: string | undefined
+  }
+  /** `JOB_COMPLETION_INDEX`, set by a Kubernetes Indexed Job: the shard of `etl backfill --shard /n`; checked there. */
+  readonly completionIndex: string | undefined
   /** How long the retention job keeps ledger rows nothing needs (ETL_LEDGER_RETENTION); null: for ever. */
   readonly ledgerRetention: string | null
 }
@@ -54,6 +74,7 @@ const EnvSchema = z.object({
   OLTP_DATABASE_URL: postgresUrl,
   WAREHOUSE_DATABASE_URL: postgresUrl,
   ETL_DATA_DIR: optionalString,
+  REDIS_KEY_PREFIX: z.string().optional(),
   REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
     message: 'must be a redis:// or rediss:// URL',
   }),
@@ -65,6 +86,10 @@ const EnvSchema = z.object({
     message: 'must be a lower-case SQL identifier',
   }),
   ETL_DEBUG: flag,
+  NO_COLOR: z
+    .string()
+    .optional()
+    .transform((v) => v !== undefined && v !== ''),
   LOG_LEVEL: optionalString.refine(
     (v) => v === undefined || ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(v),
     { message: 'must be one of trace, debug, info, warn, error, fatal, silent' },
@@ -83,6 +108,12 @@ const EnvSchema = z.object({
   ETL_LEDGER_RETENTION: optionalString.refine((v) => v === undefined || LEDGER_RETENTION.test(v), {
     message: "must be an interval such as '6 months', '180 days' or '1 year', or off",
   }),
+  JOB_COMPLETION_INDEX: optionalString,
+  GOOGLE_APPLICATION_CREDENTIALS: optionalString,
+  BIGQUERY_PROJECT_ID: optionalString,
+  BIGQUERY_LOCATION: optionalString,
+  BIGQUERY_BASE_URL: optionalString,
+  BIGQUERY_TOKEN_URL: optionalString,
 })
 
 /**
@@ -103,21 +134,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     warehouseUrl: e.WAREHOUSE_DATABASE_URL,
     dataDir: path.resolve(e.ETL_DATA_DIR ?? '.etl'),
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX ?? '',
     timezone: e.ETL_TIMEZONE ?? 'UTC',
     jobsPaths: (e.ETL_JOBS_PATH ?? '').split(':').filter(Boolean).map((p) => path.resolve(p)),
     warehouseSchema: e.ETL_WAREHOUSE_SCHEMA ?? 'public',
     debug,
     logLevel: e.LOG_LEVEL ?? (debug ? 'debug' : 'info'),
+    noColor: e.NO_COLOR,
     lockTimeoutMs: (e.ETL_LOCK_TIMEOUT ? Number(e.ETL_LOCK_TIMEOUT) : 60) * 1000,
     sourceStatementTimeoutMs: e.ETL_SOURCE_STATEMENT_TIMEOUT && Number(e.ETL_SOURCE_STATEMENT_TIMEOUT) > 0 ? Number(e.ETL_SOURCE_STATEMENT_TIMEOUT) : undefined,
     clockStart: e.ETL_NOW ? new Date(e.ETL_NOW) : undefined,
     useMockData: e.USE_MOCK_DATA,
     adminToken: e.ETL_ADMIN_TOKEN,
     providerSettings: readProviderSettings(env),
+    completionIndex: e.JOB_COMPLETION_INDEX,
+    bigquery: {
+      credentialsFile: e.GOOGLE_APPLICATION_CREDENTIALS,
+      projectId: e.BIGQUERY_PROJECT_ID,
+      location: e.BIGQUERY_LOCATION,
+      baseUrl: e.BIGQUERY_BASE_URL ?? 'https://bigquery.googleapis.com',
+      tokenUrl: e.BIGQUERY_TOKEN_URL,
+    },
     ledgerRetention: e.ETL_LEDGER_RETENTION === 'off' ? null : (e.ETL_LEDGER_RETENTION ?? DEFAULT_LEDGER_RETENTION),
     ...overrides,
   }
   return Object.freeze(config)
+}
+
+/**
+ * `ETL_DEBUG` by the same rule as `Config.debug`, for the CLI's error line: it must decide on a
+ * stack trace even when the error is that another variable is bad and no config exists.
+ */
+export function debugFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return EnvSchema.shape.ETL_DEBUG.parse(env.ETL_DEBUG)
 }
 
 export type ProviderSettings = Readonly<Record<string, Readonly<Record<string, string | undefined>>>>

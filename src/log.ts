@@ -27,12 +27,12 @@ export function divertTerminalLogs(sink: TerminalSink): () => void {
  * person watches. Every line passes through `redact`, so a connection string inside a driver's
  * error message is masked too.
  */
-export function createLogger(options: { level: string; pretty?: boolean }): Logger {
+export function createLogger(options: { level: string; pretty?: boolean; debug?: boolean; noColor?: boolean }): Logger {
   const pretty = options.pretty ?? process.stderr.isTTY === true
   if (pretty) {
     const lineOptions = {
-      colour: process.stderr.isTTY === true && !process.env.NO_COLOR,
-      debug: /^(1|true|yes|on)$/i.test(process.env.ETL_DEBUG ?? ''),
+      colour: process.stderr.isTTY === true && !options.noColor,
+      debug: options.debug === true,
     }
     const sink = {
       write(json: string) {

@@ -42,6 +42,8 @@ function decodedOrSame(text: string): string {
   }
 }
 
+// reads the environment itself, not the config: it masks every secret there, also while a bad
+// value is what stops loadConfig (whose error is redacted) and for variables config.ts never reads
 export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {
   let out = text.replace(URL_PASSWORD, '$1:***@').replace(KEY_PARAMETER, '$1***')
   for (const secret of secretValues(env)) out = out.split(secret).join('***')

@@ -7,7 +7,7 @@ import { redact } from '../redact.js'
 export type { Redis }
 
 export interface CacheOptions {
-  /** Prepended to every key; default REDIS_KEY_PREFIX, else none. Lets environments (and test files) share one Redis. */
+  /** Prepended to every key; default `config.redisKeyPrefix` (REDIS_KEY_PREFIX), else none. Lets environments (and test files) share one Redis. */
   keyPrefix?: string
   /** Connect and command timeout, ms. */
   timeoutMs?: number
@@ -37,7 +37,7 @@ export async function openCache(config: Config, log: Logger, options: CacheOptio
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     retryStrategy: () => null,
-    keyPrefix: options.keyPrefix ?? process.env.REDIS_KEY_PREFIX ?? '',
+    keyPrefix: options.keyPrefix ?? config.redisKeyPrefix,
   })
   // a lost connection is reported by the next command; the event must not crash the process
   redis.on('error', () => {})

@@ -13,7 +13,7 @@ export async function withContext<T>(command: Command, fn: (ctx: EtlContext) => 
   const base = loadConfig()
   const config: Config =
     globals.lockTimeout !== undefined ? Object.freeze({ ...base, lockTimeoutMs: globals.lockTimeout * 1000 }) : base
-  const ctx = new EtlContext(config, createLogger({ level: config.logLevel }))
+  const ctx = new EtlContext(config, createLogger({ level: config.logLevel, debug: config.debug, noColor: config.noColor }))
   try {
     return await fn(ctx)
   } finally {

@@ -18,7 +18,8 @@ export async function main(argv: string[]): Promise<number> {
       // help and version end here too, with exit code 0; commander already printed the message
       return error.exitCode === 0 ? 0 : 2
     }
-    const debug = /^(1|true|yes|on)$/i.test(process.env.ETL_DEBUG ?? '')
+    // loaded here, not at start-up: config.ts brings zod, kysely and luxon, which --help does without
+    const debug = (await import('../config.js')).debugFromEnv()
     const message = error instanceof Error ? error.message : String(error)
     const hint = error instanceof EtlError || debug ? '' : ' (ETL_DEBUG=1 shows the stack trace)'
     process.stderr.write(`etl: ${redact(message)}${hint}\n`)

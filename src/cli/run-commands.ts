@@ -56,15 +56,15 @@ export function registerRunCommands(program: Command): void {
     .action(async (options, command) => (await actions()).runRetry(options, command))
 }
 
-/** --shard i/n: 0 <= i < n; without i (`/n`), i is JOB_COMPLETION_INDEX, as in a Kubernetes Indexed Job. */
-function shardOption(value: string): { index: number; count: number } {
+/**
+ * --shard i/n: 0 <= i < n. Without i (`/n`) the index is JOB_COMPLETION_INDEX, as in a Kubernetes
+ * Indexed Job: config.ts reads it, and the backfill action checks it (cli/actions/run.ts).
+ */
+function shardOption(value: string): { index: number | undefined; count: number } {
   const match = /^(\d*)\/(\d+)$/.exec(value)
-  const index = match?.[1] === '' ? process.env.JOB_COMPLETION_INDEX : match?.[1]
-  if (match?.[1] === '' && !/^\d+$/.test(index ?? '')) {
-    throw new InvalidArgumentError(`has no shard index and JOB_COMPLETION_INDEX is ${index === undefined ? 'not set' : `'${index}'`}; write i/n`)
-  }
-  if (!match || Number(match[2]) < 1 || Number(match[2]) > 1000 || Number(index) >= Number(match[2])) {
+  const index = match?.[1] === '' ? undefined : Number(match?.[1])
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 1000 || (index !== undefined && index >= Number(match[2]))) {
     throw new InvalidArgumentError('must be i/n with 0 <= i < n <= 1000, such as 0/4')
   }
-  return { index: Number(index), count: Number(match[2]) }
+  return { index, count: Number(match[2]) }
 }

@@ -1,6 +1,7 @@
-import { sql, type Kysely } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.js'
 import type { SourceColumn } from './describe.js'
+import { tableColumns } from './fit-table.js'
 
 /**
  * How rows travel from a source COPY into the warehouse. `binary` skips turning every value into
@@ -35,9 +36,6 @@ export async function binaryReadable(source: Database, query: string, columns: r
 
 /** Whether `table`'s columns named in `columns` have exactly their types (format_type), all built in. */
 export async function sameTypes(db: Kysely<any>, table: string, columns: readonly SourceColumn[]): Promise<boolean> {
-  const { rows } = await sql<{ name: string; type: string; builtin: boolean }>`
-    select attname as name, format_type(atttypid, atttypmod) as type, atttypid < ${FIRST_USER_OID} as builtin
-    from pg_attribute where attrelid = ${table}::regclass and attnum > 0 and not attisdropped`.execute(db)
-  const found = new Map(rows.map((r) => [r.name, r]))
-  return columns.every((c) => found.get(c.name)?.type === c.type && found.get(c.name)!.builtin)
+  const found = new Map((await tableColumns(db, table)).map((r) => [r.name, r]))
+  return columns.every((c) => found.get(c.name)?.type === c.type && found.get(c.name)!.typeOid < FIRST_USER_OID)
 }

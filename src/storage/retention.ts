@@ -4,6 +4,7 @@ import { LEDGER_TABLE, pruneLedger } from '../engine/ledger/index.js'
 import { columnType, policyCutoff, type Dropped, type Expired } from './backend.js'
 import { backendOf } from './partitions.js'
 import { policyOf, readPolicies, type StoragePolicy } from './policy.js'
+import { eachUnit } from '../engine/units.js'
 
 export type { Dropped }
 
@@ -45,31 +46,25 @@ export async function applyRetention(ctx: JobContext): Promise<JobResult> {
   const policies = (await readPolicies(ctx.db)).filter((p) => p.retention !== null)
   let partitions = 0
   let rows = 0
-  const failedUnits: Array<{ unit: string; error: string }> = []
-  for (const policy of policies) {
-    // one table failing (a lock timeout, say) must not undo the others: a savepoint per table
-    await sql`savepoint retention_table`.execute(ctx.db)
-    try {
+  // one table failing (a lock timeout, say) must not undo the others: a unit each
+  const failedUnits = await eachUnit(
+    ctx.db,
+    policies,
+    async (policy) => {
       const dropped = await dropExpired(ctx.db, policy, ctx.now)
       partitions += dropped.partitions
       rows += dropped.rows
       if (dropped.partitions || dropped.rows) ctx.log.info({ table: policy.table, mode: policy.mode, ...dropped }, 'dropped partitions past retention')
-      await sql`release savepoint retention_table`.execute(ctx.db)
-    } catch (error) {
-      await sql`rollback to savepoint retention_table`.execute(ctx.db)
-      failedUnits.push({ unit: policy.table, error: (error as Error).message })
-    }
-  }
+    },
+    { name: (policy) => policy.table },
+  )
   let ledgerRows = 0
-  if (ctx.config.ledgerRetention !== null) {
-    await sql`savepoint retention_ledger`.execute(ctx.db)
-    try {
-      ledgerRows = await pruneLedger(ctx.db, { now: ctx.now, retention: ctx.config.ledgerRetention })
-      await sql`release savepoint retention_ledger`.execute(ctx.db)
-    } catch (error) {
-      await sql`rollback to savepoint retention_ledger`.execute(ctx.db)
-      failedUnits.push({ unit: LEDGER_TABLE, error: (error as Error).message })
-    }
+  const retention = ctx.config.ledgerRetention
+  if (retention !== null) {
+    const ledger = await eachUnit(ctx.db, [LEDGER_TABLE], async () => {
+      ledgerRows = await pruneLedger(ctx.db, { now: ctx.now, retention })
+    })
+    failedUnits.push(...ledger)
   }
   ctx.log.info({ tables: policies.length, partitions, rows, ledgerRows }, 'retention applied')
   return { rowsProcessed: partitions, rowsDeleted: rows + ledgerRows, failedUnits }

@@ -33,7 +33,6 @@ let redis: Redis
 let admin: Redis
 let config: Config
 let downConfig: Config
-let savedPrefix: string | undefined
 
 /** A port nothing listens on: Redis "stopped" without stopping the shared server. */
 async function closedPort(): Promise<number> {
@@ -57,14 +56,12 @@ function env(cfg: Config, log = silentLogger): RunEnv {
 const mockJob = (definition: object, name: string): RegisteredJob => validateJob(definition, `jobs/prices/${name}.ts`)
 
 beforeAll(async () => {
-  savedPrefix = process.env.REDIS_KEY_PREFIX
-  process.env.REDIS_KEY_PREFIX = PREFIX
   tw = await createTestWarehouse()
   db = await tw.open()
   // PGlite has one session: the source must be another database, or reading it waits for the run
   source = tw.kind === 'postgres' ? db : await tw.openSource()
-  config = loadConfig({ ...tw.env, USE_MOCK_DATA: '1', REDIS_URL })
-  downConfig = loadConfig({ ...tw.env, USE_MOCK_DATA: '1', REDIS_URL: `redis://127.0.0.1:${await closedPort()}` })
+  config = loadConfig({ ...tw.env, USE_MOCK_DATA: '1', REDIS_URL, REDIS_KEY_PREFIX: PREFIX })
+  downConfig = loadConfig({ ...tw.env, USE_MOCK_DATA: '1', REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, REDIS_KEY_PREFIX: PREFIX })
   redis = new Redis(REDIS_URL, { keyPrefix: PREFIX, lazyConnect: true, maxRetriesPerRequest: 1 })
   await redis.connect()
   admin = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
@@ -89,8 +86,6 @@ afterAll(async () => {
   if (source !== db) await source?.close()
   await db?.close()
   await tw?.drop()
-  if (savedPrefix === undefined) delete process.env.REDIS_KEY_PREFIX
-  else process.env.REDIS_KEY_PREFIX = savedPrefix
 })
 
 beforeEach(async () => {

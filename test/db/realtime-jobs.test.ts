@@ -21,7 +21,6 @@ let registry: JobRegistry
 let redis: Redis
 
 beforeAll(async () => {
-  process.env.REDIS_KEY_PREFIX = prefix
   tw = await createTestWarehouse()
   db = await tw.open()
   registry = await loadRegistry([builtinJobsDir])
@@ -46,13 +45,12 @@ afterAll(async () => {
   const keys = await redis.keys(`${prefix}*`)
   if (keys.length) await redis.del(...keys.map((k) => k.slice(prefix.length)))
   await redis.quit()
-  delete process.env.REDIS_KEY_PREFIX
   await db?.close()
   await tw?.drop()
 })
 
 const env = (redisUrl: string | undefined) =>
-  runEnvFor(db, loadConfig({ ...tw.env, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) }), () => new Date('2025-01-16T09:05:00Z'))
+  runEnvFor(db, loadConfig({ ...tw.env, REDIS_KEY_PREFIX: prefix, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) }), () => new Date('2025-01-16T09:05:00Z'))
 
 describe('real-time metric jobs', () => {
   it('reconcile_realtime_metrics corrects drifted session counters of the newest built day from the warehouse', async () => {

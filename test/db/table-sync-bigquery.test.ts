@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BigQueryValue } from '../../src/kinds/table-sync/bigquery/types.js'
+import { loadConfig, type Config } from '../../src/config.js'
 import type { Database } from '../../src/db/database.js'
 import { validateJob } from '../../src/engine/registry.js'
 import { runJob } from '../../src/engine/runner.js'
@@ -12,17 +13,17 @@ import { runEnvFor } from '../helpers/run-env.js'
 let tw: TestWarehouse
 let db: Database
 let fake: FakeBigQuery
-const saved = { ...process.env }
+// the run's config points the BigQuery source at the fake server
+let config: Config
 
 beforeAll(async () => {
   tw = await createTestWarehouse()
   db = await tw.open()
   fake = await startFakeBigQuery()
-  Object.assign(process.env, fake.env)
+  config = loadConfig({ ...tw.env, ...fake.env })
 })
 
 afterAll(async () => {
-  process.env = saved
   await fake?.close()
   await db?.close()
   await tw?.drop()
@@ -64,7 +65,7 @@ describe('table sync from BigQuery (local REST server)', () => {
       return { schema, rows: table.filter((r) => Number(BigInt(r[3] as string) / 1000n) >= from) }
     }
     fake.failNext = 1 // the first call meets a 503 and is retried
-    const env = runEnvFor(db, tw.config, () => new Date('2025-03-20T00:00:00Z'))
+    const env = runEnvFor(db, config, () => new Date('2025-03-20T00:00:00Z'))
     const first = await runJob(env, { job })
     expect(first.status, first.message).toBe('SUCCESS')
     expect(first.result).toMatchObject({ rowsProcessed: 2, rowsInserted: 2 })
@@ -91,7 +92,7 @@ describe('table sync from BigQuery (local REST server)', () => {
     fake.rejectTokens = true
     try {
       // a fresh process would ask for a token: a new job object gets a new client
-      const outcome = await runJob(runEnvFor(db, tw.config), { job: validateJob({ ...job.definition }, 'test/sync_table_bq_orders.ts') })
+      const outcome = await runJob(runEnvFor(db, config), { job: validateJob({ ...job.definition }, 'test/sync_table_bq_orders.ts') })
       expect(outcome.status).toBe('FAILED')
       expect(outcome.message).toMatch(/BigQuery authentication failed/)
     } finally {
@@ -136,7 +137,7 @@ describe('table sync from BigQuery (local REST server)', () => {
       { kind: 'table-sync', name: 'sync_table_bq_nested', source: { table: 'fake-project.app.nested', connection: 'bigquery' }, target: 'bq_nested', primaryKey: ['id'], incrementalColumn: 'at' },
       'test/sync_table_bq_nested.ts',
     )
-    const outcome = await runJob(runEnvFor(db, tw.config), { job: nestedJob })
+    const outcome = await runJob(runEnvFor(db, config), { job: nestedJob })
     expect(outcome.status, outcome.message).toBe('SUCCESS')
     const { rows: [got] } = await sql<Record<string, string>>`
       select counts::text, detail->>'big' as big, detail->>'amount' as amount, jsonb_typeof(detail->'amount') as amount_type,

@@ -1,8 +1,9 @@
 import { text } from 'node:stream/consumers'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config.js'
 import { readServiceAccount, serviceAccountTokens } from '../../src/kinds/table-sync/bigquery/auth.js'
 import { BigQueryClient } from '../../src/kinds/table-sync/bigquery/client.js'
-import { bigquerySourceWith, clientFromEnv } from '../../src/kinds/table-sync/bigquery/source.js'
+import { bigquerySourceWith, clientFromConfig } from '../../src/kinds/table-sync/bigquery/source.js'
 import { copyText, parameterValue, postgresType, timestampText, type BigQueryField } from '../../src/kinds/table-sync/bigquery/types.js'
 import { startFakeBigQuery, type FakeBigQuery } from '../helpers/fake-bigquery.js'
 
@@ -167,14 +168,7 @@ describe('BigQuery REST client against a local server', () => {
       seen = parameters
       return { schema, rows: parameters.since ? rows.filter((r) => Number(r[0]) >= Number(parameters.since)) : rows }
     }
-    const saved = { ...process.env }
-    Object.assign(process.env, fake.env)
-    let bq: BigQueryClient
-    try {
-      bq = await clientFromEnv()
-    } finally {
-      process.env = saved
-    }
+    const bq: BigQueryClient = await clientFromConfig(loadConfig(fake.env).bigquery)
     const source = bigquerySourceWith(async () => bq, { table: 'fake-project.app.t' })
     const columns = await source.describe()
     expect(columns).toEqual([

@@ -61,14 +61,28 @@ function report(outcomes: readonly RunOutcome[], invocationId: string, options: 
   if (outcomes.length > 0 || !interrupt.aborted) reportOutcomes(outcomes, invocationId, options)
 }
 
+/** `--shard /n` (no index): the index is JOB_COMPLETION_INDEX, which must be a whole number below n. */
+function shardOf(shard: { index: number | undefined; count: number }, completionIndex: string | undefined): { index: number; count: number } {
+  if (shard.index !== undefined) return { index: shard.index, count: shard.count }
+  if (completionIndex === undefined || !/^\d+$/.test(completionIndex)) {
+    const is = completionIndex === undefined ? 'not set' : `'${completionIndex}'`
+    throw new EtlError('BAD_INPUT', `--shard /${shard.count} has no shard index and JOB_COMPLETION_INDEX is ${is}; write i/n`)
+  }
+  if (Number(completionIndex) >= shard.count) {
+    throw new EtlError('BAD_INPUT', `--shard /${shard.count} takes JOB_COMPLETION_INDEX ${completionIndex}, past the count: --shard must be i/n with 0 <= i < n`)
+  }
+  return { index: Number(completionIndex), count: shard.count }
+}
+
 export async function runBackfill(
-  options: RunOptions & { from: IsoDate; to: IsoDate; concurrency: number; shard?: { index: number; count: number } },
+  options: RunOptions & { from: IsoDate; to: IsoDate; concurrency: number; shard?: { index: number | undefined; count: number } },
   command: Command,
 ): Promise<void> {
   dateRange(options.from, options.to) // a reversed range is exit 2 before anything opens
   await interruptible(
     (interrupt) =>
       withContext(command, async (ctx) => {
+        const shard = options.shard && shardOf(options.shard, ctx.config.completionIndex)
         const jobs = (await ctx.registry()).select(options.jobs)
         assertEnded([], options.to, ctx.now(), ctx.config.timezone, '--to')
         const env = { ...(await ctx.runEnv()), interrupt }
@@ -79,7 +93,7 @@ export async function runBackfill(
           to: options.to,
           jobs,
           concurrency: options.concurrency,
-          shard: options.shard,
+          shard,
           force: options.force,
           dryRun: options.dryRun,
           onPlan: (plan) => progress.start(plan.total),

@@ -2,6 +2,7 @@ import { CompiledQuery, sql } from 'kysely'
 import { z } from 'zod'
 import type { JobContext, JobResult } from '../../engine/job.js'
 import { describeSource, type SourceColumn } from '../../io/describe.js'
+import { fitColumns } from '../../io/fit-table.js'
 import { ident, IDENTIFIER, QUALIFIED, qualified, stagingSchema } from '../../io/identifiers.js'
 import { dropStaging, loadStaging } from '../../io/staging.js'
 import { defineKind } from '../kind.js'
@@ -169,24 +170,8 @@ async function ensureTarget(ctx: JobContext, def: DimensionDefinition, columns: 
     );
     create unique index if not exists ${ident(`${def.target}_current`)} on ${target} (${bk}) where is_current;
     create index if not exists ${ident(`${def.target}_history`)} on ${target} (${bk}, effective_from);`)
-  const { rows } = await sql<{ name: string; type: string }>`
-    select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
-    where attrelid = ${def.target}::regclass and attnum > 0 and not attisdropped`.execute(ctx.db)
-  const existing = new Map(rows.map((r) => [r.name, r.type]))
-  const added = columns.filter((c) => !existing.has(c.name))
-  for (const c of added) await ctx.session.exec(`alter table ${target} add column ${ident(c.name)} ${c.type}`)
-  const retyped = columns.filter((c) => existing.has(c.name) && !sameType(existing.get(c.name)!, c.type))
-  if (retyped.length) {
-    throw new Error(
-      `source column ${retyped.map((c) => `${c.name} is now ${c.type} (was ${existing.get(c.name)})`).join(', ')} in ${def.target}; migrate the dimension first`,
-    )
-  }
-  if (added.length) ctx.log.info({ added: added.map((c) => c.name) }, `added source columns to ${def.target}`)
-}
-
-/** PGlite reports no type modifiers, so `numeric` matches `numeric(5,2)`. */
-function sameType(a: string, b: string): boolean {
-  return a === b || a.replace(/\(.*\)$/, '') === b.replace(/\(.*\)$/, '')
+  // a column the source dropped stays: the dimension's history keeps its values
+  await fitColumns({ db: ctx.db, ddl: ctx.session, table: def.target, columns, log: ctx.log, fix: { retyped: 'migrate the dimension first' } })
 }
 
 export const dimension = defineKind({

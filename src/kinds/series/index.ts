@@ -1,7 +1,6 @@
-import pLimit from 'p-limit'
-import { sql } from 'kysely'
 import { z } from 'zod'
 import type { JobContext, JobResult } from '../../engine/job.js'
+import { eachUnit } from '../../engine/units.js'
 import { activeTenants, populateTenantWindow, SERIES_PERIODS, seriesWindow, type SeriesPeriod } from './time-series.js'
 import { dateOf } from '../../time/calendar.js'
 import { defineKind } from '../kind.js'
@@ -34,47 +33,25 @@ export async function populateSeries(ctx: JobContext): Promise<JobResult> {
   const windows = periods.map((p) => seriesWindow(p, today))
   const tenants = params.company !== undefined ? [params.company] : await activeTenants(ctx.db)
   const concurrency = ctx.warehouse.concurrent ? (params.concurrency ?? def.concurrency ?? 4) : 1
-  const limit = pLimit(concurrency)
-  const failedUnits: Array<{ unit: string; error: string }> = []
+  // a bad id is a bad run, not a failed unit
+  const bad = tenants.find((id) => !Number.isSafeInteger(id) || id <= 0)
+  if (bad !== undefined) throw new Error(`tenant id ${bad} is not a positive integer`)
   let written = 0
-
-  const inTransaction = async (id: number) => {
-    const savepoint = sql.raw(`savepoint series_tenant_${id}`)
-    await sql`${savepoint}`.execute(ctx.db)
-    try {
+  const failedUnits = await eachUnit(
+    ctx.db,
+    tenants,
+    async (id, db) => {
       let n = 0
-      for (const w of windows) n += await populateTenantWindow(ctx.db, id, w)
-      await sql.raw(`release savepoint series_tenant_${id}`).execute(ctx.db)
-      return n
-    } catch (error) {
-      await sql.raw(`rollback to savepoint series_tenant_${id}`).execute(ctx.db)
-      throw error
-    }
-  }
-  const onOwnConnection = (id: number) =>
-    ctx.warehouse.withSession((session) =>
-      session.db.transaction().execute(async (trx) => {
-        let n = 0
-        for (const w of windows) n += await populateTenantWindow(trx, id, w)
-        return n
-      }),
-    )
-
-  await Promise.all(
-    tenants.map((id) =>
-      limit(async () => {
-        if (!Number.isSafeInteger(id) || id <= 0) throw new Error(`tenant id ${id} is not a positive integer`)
-        try {
-          written += concurrency === 1 ? await inTransaction(id) : await onOwnConnection(id)
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error)
-          ctx.log.warn({ tenant: id }, `time series of tenant ${id} failed: ${message}`)
-          failedUnits.push({ unit: `tenant ${id}`, error: message.slice(0, 300) })
-        }
-      }),
-    ),
+      for (const w of windows) n += await populateTenantWindow(db, id, w)
+      written += n
+    },
+    {
+      name: (id) => `tenant ${id}`,
+      onError: (id, message) => ctx.log.warn({ tenant: id }, `time series of tenant ${id} failed: ${message}`),
+      concurrency,
+      transaction: (fn) => ctx.warehouse.withSession((session) => session.db.transaction().execute(fn)),
+    },
   )
-  failedUnits.sort((a, b) => a.unit.localeCompare(b.unit, 'en', { numeric: true }))
   return { rowsProcessed: tenants.length * windows.length, rowsInserted: written, failedUnits: failedUnits.length ? failedUnits : undefined }
 }
 

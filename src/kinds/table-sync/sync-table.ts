@@ -127,7 +127,7 @@ export async function syncTable(ctx: JobContext, sourceOverride?: SyncSource): P
 async function openSource(ctx: JobContext, def: TableSyncDefinition): Promise<SyncSource> {
   if (connectionOf(def) === 'bigquery') {
     const { bigquerySource } = await import('./bigquery/source.js')
-    return bigquerySource(def.source, { log: ctx.log })
+    return bigquerySource(def.source, { log: ctx.log, settings: ctx.config.bigquery })
   }
   return postgresSource(await ctx.source(), def.source)
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { Session } from '../../db/database.js'
 import type { SourceColumn } from '../../io/describe.js'
+import { fitColumns } from '../../io/fit-table.js'
 import { ident, literal } from '../../io/identifiers.js'
 import type { Logger } from '../../log.js'
 import { parseInterval, type TableSyncDefinition } from './definition.js'
@@ -62,26 +63,17 @@ export async function prepareTarget(options: {
       `${def.target} exists but is not partitioned by ${part.column}, as timePartition asks; rename or drop it and let the sync create it`,
     )
   }
-  const { rows } = await sql<{ name: string; type: string }>`
-    select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
-    where attrelid = ${def.target}::regclass and attnum > 0 and not attisdropped order by attnum`.execute(db)
-  const existing = new Map(rows.map((r) => [r.name, r.type]))
-  const sourceNames = new Set(columns.map((c) => c.name))
-  const dropped = rows.filter((r) => !sourceNames.has(r.name))
-  if (dropped.length) {
-    throw new Error(
-      `the source no longer has column ${dropped.map((r) => r.name).join(', ')} that ${def.target} has; restore it in the source (or select it in a source query), or drop it from ${def.target} if its data may go`,
-    )
-  }
-  const retyped = columns.filter((c) => existing.has(c.name) && !sameType(existing.get(c.name)!, c.type))
-  if (retyped.length) {
-    throw new Error(
-      `source column ${retyped.map((c) => `${c.name} is now ${c.type} (${def.target} has ${existing.get(c.name)})`).join(', ')}; alter ${def.target} to match, then run again`,
-    )
-  }
-  const added = columns.filter((c) => !existing.has(c.name))
-  for (const c of added) await ddl.exec(`alter table ${target} add column if not exists ${ident(c.name)} ${c.type}`)
-  if (added.length) log.info({ added: added.map((c) => c.name) }, `added source columns to ${def.target}`)
+  await fitColumns({
+    db,
+    ddl,
+    table: def.target,
+    columns,
+    log,
+    fix: {
+      dropped: `restore it in the source (or select it in a source query), or drop it from ${def.target} if its data may go`,
+      retyped: `alter ${def.target} to match, then run again`,
+    },
+  })
   return { created: false, storage: partitioned ? 'native' : hyper ? 'timescaledb' : 'plain' }
 }
 
@@ -93,9 +85,4 @@ export async function isHypertable(db: Kysely<any>, table: string): Promise<bool
       select 1 from timescaledb_information.hypertables h
       where format('%I.%I', h.hypertable_schema, h.hypertable_name)::regclass = ${table}::regclass) as found`.execute(db)
   return rows[0]!.found
-}
-
-/** PGlite reports no type modifiers for a query's columns, so `numeric` matches `numeric(5,2)`. */
-export function sameType(a: string, b: string): boolean {
-  return a === b || a.replace(/\(.*\)$/, '') === b.replace(/\(.*\)$/, '')
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { JobContext, JobResult } from '../../../engine/job.js'
+import { eachUnit } from '../../../engine/units.js'
 import { metricQuery } from './compile.js'
 import { parseDefinition } from './definition.js'
 import { listDefinitions, sourceColumns } from './store.js'
@@ -13,13 +14,12 @@ export async function calcCustomMetricsForDay(ctx: JobContext): Promise<JobResul
   if (!ctx.target) throw new Error('custom metrics need a day')
   const day = ctx.target
   const definitions = (await listDefinitions(ctx.db)).filter((d) => d.is_active)
-  const failedUnits: Array<{ unit: string; error: string }> = []
   let written = 0
   let deleted = 0
-  for (const [i, stored] of definitions.entries()) {
-    const savepoint = `custom_metric_${i}`
-    await sql.raw(`savepoint ${savepoint}`).execute(ctx.db)
-    try {
+  const failedUnits = await eachUnit(
+    ctx.db,
+    definitions,
+    async (stored) => {
       const def = parseDefinition(stored.definition, `custom metric '${stored.name}' v${stored.version}`)
       const query = metricQuery(ctx.db, def, await sourceColumns(ctx.db, def.dataSource), day, day)
       const values = ctx.db
@@ -50,13 +50,10 @@ export async function calcCustomMetricsForDay(ctx: JobContext): Promise<JobResul
         .executeTakeFirst()
       const stale = await sql`delete from custom_metric_values where name = ${stored.name} and metric_date = ${day}::date
         and run_id is distinct from ${ctx.runId}::uuid`.execute(ctx.db)
-      await sql.raw(`release savepoint ${savepoint}`).execute(ctx.db)
       written += Number(inserted.numInsertedOrUpdatedRows ?? 0)
       deleted += Number(stale.numAffectedRows ?? 0)
-    } catch (error) {
-      await sql.raw(`rollback to savepoint ${savepoint}`).execute(ctx.db)
-      failedUnits.push({ unit: `metric ${stored.name} v${stored.version}`, error: ((error as Error).message ?? String(error)).slice(0, 300) })
-    }
-  }
+    },
+    { name: (stored) => `metric ${stored.name} v${stored.version}` },
+  )
   return { rowsProcessed: definitions.length, rowsInserted: written, rowsDeleted: deleted, failedUnits: failedUnits.length ? failedUnits : undefined }
 }

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import type { Config } from '../../../config.js'
 import { IDENTIFIER } from '../../../io/identifiers.js'
 import type { Logger } from '../../../log.js'
 import type { SyncSource } from '../source.js'
@@ -7,28 +8,31 @@ import { BigQueryClient } from './client.js'
 import { copyLines, parameterType, parameterValue, postgresType, type BigQueryField } from './types.js'
 
 /**
- * What a BigQuery source reads from the environment: GOOGLE_APPLICATION_CREDENTIALS (a service
+ * A BigQuery client from the settings config.ts reads: GOOGLE_APPLICATION_CREDENTIALS (a service
  * account key file), BIGQUERY_PROJECT_ID (default: the key's project), BIGQUERY_LOCATION,
  * BIGQUERY_BASE_URL (default the public endpoint; tests point it at a local server) and
  * BIGQUERY_TOKEN_URL.
  */
-export async function clientFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<BigQueryClient> {
-  const file = env.GOOGLE_APPLICATION_CREDENTIALS
+export async function clientFromConfig(settings: Config['bigquery']): Promise<BigQueryClient> {
+  const file = settings.credentialsFile
   if (!file) throw new Error('a BigQuery source needs GOOGLE_APPLICATION_CREDENTIALS: the path of a service account key file')
   const key = readServiceAccount(file)
-  const projectId = env.BIGQUERY_PROJECT_ID || key.project_id
+  const projectId = settings.projectId || key.project_id
   if (!projectId) throw new Error('a BigQuery source needs BIGQUERY_PROJECT_ID (the key file names no project)')
   return new BigQueryClient({
     projectId,
-    baseUrl: env.BIGQUERY_BASE_URL || 'https://bigquery.googleapis.com',
-    location: env.BIGQUERY_LOCATION || undefined,
-    token: await serviceAccountTokens(key, env.BIGQUERY_TOKEN_URL || undefined),
+    baseUrl: settings.baseUrl,
+    location: settings.location,
+    token: await serviceAccountTokens(key, settings.tokenUrl),
   })
 }
 
-export function bigquerySource(source: { table: string } | { query: string }, options: { log: Logger; client?: BigQueryClient }): SyncSource {
+export function bigquerySource(
+  source: { table: string } | { query: string },
+  options: { log: Logger; settings: Config['bigquery']; client?: BigQueryClient },
+): SyncSource {
   let client: Promise<BigQueryClient> | undefined
-  return bigquerySourceWith(() => (client ??= options.client ? Promise.resolve(options.client) : clientFromEnv()), source, options.log)
+  return bigquerySourceWith(() => (client ??= options.client ? Promise.resolve(options.client) : clientFromConfig(options.settings)), source, options.log)
 }
 
 /** A table sync source over BigQuery: a dry run for the columns, then the rows page by page as COPY text. */
