@@ -5,7 +5,7 @@ import { validateJob } from '../../src/engine/registry.js'
 import { runJob } from '../../src/engine/runner.js'
 import { applyRetention } from '../../src/storage/retention.js'
 import { chunkOf, chunksBetween, cutoffOf } from '../../src/storage/partitions.js'
-import { parseInterval } from '../../src/kinds/table-sync/definition.js'
+import { parseGrain } from '../../src/storage/grain.js'
 import { useTestDatabases, type TestWarehouse } from '../helpers/db.js'
 import { customJob, ledgerRows, runEnvFor } from '../helpers/run-env.js'
 import { installTimescaleStandIn, partsOf, removeTimescaleStandIn, storageMode, type StorageMode } from '../helpers/storage.js'
@@ -58,12 +58,12 @@ async function expiredAt(cutoffDay: string): Promise<{ rowsProcessed: number; ro
 
 describe('time-partitioned sync targets, per storage mode', () => {
   it('aligns weekly chunks on Mondays and monthly chunks on month starts', () => {
-    expect(chunkOf('2025-03-19', parseInterval('7 days'))).toEqual({ from: '2025-03-17', to: '2025-03-24' })
-    expect(chunkOf('2025-03-17', parseInterval('1 week'))).toEqual({ from: '2025-03-17', to: '2025-03-24' })
-    expect(chunkOf('2025-03-19', parseInterval('1 month'))).toEqual({ from: '2025-03-01', to: '2025-04-01' })
-    expect(chunkOf('2025-05-19', parseInterval('3 months'))).toEqual({ from: '2025-04-01', to: '2025-07-01' })
-    expect(chunkOf('1969-12-31', parseInterval('1 day'))).toEqual({ from: '1969-12-31', to: '1970-01-01' })
-    expect(chunksBetween('2025-03-01', '2025-03-19', parseInterval('7 days')).map((c) => c.from)).toEqual([
+    expect(chunkOf('2025-03-19', parseGrain('7 days'))).toEqual({ from: '2025-03-17', to: '2025-03-24' })
+    expect(chunkOf('2025-03-17', parseGrain('1 week'))).toEqual({ from: '2025-03-17', to: '2025-03-24' })
+    expect(chunkOf('2025-03-19', parseGrain('1 month'))).toEqual({ from: '2025-03-01', to: '2025-04-01' })
+    expect(chunkOf('2025-05-19', parseGrain('3 months'))).toEqual({ from: '2025-04-01', to: '2025-07-01' })
+    expect(chunkOf('1969-12-31', parseGrain('1 day'))).toEqual({ from: '1969-12-31', to: '1970-01-01' })
+    expect(chunksBetween('2025-03-01', '2025-03-19', parseGrain('7 days')).map((c) => c.from)).toEqual([
       '2025-02-24', '2025-03-03', '2025-03-10', '2025-03-17',
     ])
   })

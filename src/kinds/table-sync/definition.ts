@@ -1,15 +1,16 @@
 import { z } from 'zod'
 import { IDENTIFIER, QUALIFIED } from '../../io/identifiers.js'
+// a chunk or a retention is a storage grain: the one rule of src/storage/grain.ts
+import { GRAIN } from '../../storage/grain.js'
 
 const column = z.string().regex(IDENTIFIER, 'must be a lower-case column name')
 
 /** `7 days`, `1 week`, `3 months`, `2 years`: what chunk and retention intervals may say. */
-export const INTERVAL = /^([1-9]\d{0,3}) (day|days|week|weeks|month|months|year|years)$/
 
 /** A BigQuery table: `project.dataset.table` or `dataset.table` (project from BIGQUERY_PROJECT_ID). */
 export const BIGQUERY_TABLE = /^([a-z][a-z0-9-]{4,28}[a-z0-9]\.)?[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_$-]{1,1024}$/
 
-const interval = (example: string) => z.string().trim().regex(INTERVAL, `must be an interval such as '${example}' (days, weeks, months or years)`)
+const interval = (example: string) => z.string().trim().regex(GRAIN, `must be an interval such as '${example}' (days, weeks, months or years)`)
 
 export const TableSyncSchema = z
   .looseObject({
@@ -54,23 +55,4 @@ export type TableSyncDefinition = z.infer<typeof TableSyncSchema>
 
 export function connectionOf(def: TableSyncDefinition): 'oltp' | 'bigquery' {
   return def.source.connection ?? 'oltp'
-}
-
-/** A parsed interval: whole days or whole months, which is what partition boundaries can be aligned on. */
-export interface Interval {
-  readonly unit: 'day' | 'month'
-  readonly n: number
-  /** As PostgreSQL reads it: `7 days`, `24 months`. */
-  readonly sql: string
-}
-
-export function parseInterval(text: string): Interval {
-  const match = INTERVAL.exec(text.trim())
-  if (!match) throw new Error(`not an interval: ${text}`)
-  const n = Number(match[1])
-  const unit = match[2]!.replace(/s$/, '')
-  if (unit === 'day') return { unit: 'day', n, sql: `${n} days` }
-  if (unit === 'week') return { unit: 'day', n: n * 7, sql: `${n * 7} days` }
-  if (unit === 'month') return { unit: 'month', n, sql: `${n} months` }
-  return { unit: 'month', n: n * 12, sql: `${n * 12} months` }
 }

@@ -4,7 +4,7 @@ import { copyOptions, sameTypes, type CopyFormat } from '../../io/copy-format.js
 import type { SourceColumn } from '../../io/describe.js'
 import { ident, qualified, stagingSchema } from '../../io/identifiers.js'
 import { copyInFrom, dropStaging, stageRows } from '../../io/staging.js'
-import { connectionOf, parseInterval, type TableSyncDefinition } from './definition.js'
+import { connectionOf, type TableSyncDefinition } from './definition.js'
 import { chunkOf, ddlRunnerOf, distinctDays, ensurePartitions, parseGrain } from '../../storage/partitions.js'
 import { registerPolicy } from '../../storage/policy.js'
 import { postgresSource, type Since, type SyncSource } from './source.js'

@@ -4,7 +4,8 @@ import type { SourceColumn } from '../../io/describe.js'
 import { fitColumns } from '../../io/fit-table.js'
 import { ident, literal } from '../../io/identifiers.js'
 import type { Logger } from '../../log.js'
-import { parseInterval, type TableSyncDefinition } from './definition.js'
+import { type TableSyncDefinition } from './definition.js'
+import { parseGrain } from '../../storage/grain.js'
 import { hasTimescale } from '../../storage/partitions.js'
 
 export type Storage = 'plain' | 'native' | 'timescaledb'
@@ -49,7 +50,7 @@ export async function prepareTarget(options: {
       // no add_retention_policy: the `retention` job drops the chunks, counted in its ledger row
       // and on the run's clock; a background policy would drop them first, uncounted
       await ddl.exec(
-        `select create_hypertable(${literal(def.target)}, ${literal(part!.column)}, chunk_time_interval => ${literal(parseInterval(part!.chunk).sql)}::interval, if_not_exists => true)`,
+        `select create_hypertable(${literal(def.target)}, ${literal(part!.column)}, chunk_time_interval => ${literal(parseGrain(part!.chunk).sql)}::interval, if_not_exists => true)`,
       )
     }
     log.info({ target: def.target, storage }, `created ${def.target} from the source's columns`)
