@@ -35,6 +35,12 @@ export function setExitCode(code: number): void {
 }
 
 /** A plain text table: columns padded to their widest cell. */
+/** A timestamp as a table cell: `2025-01-15 02:00:03` (UTC, to the second). */
+export const timeCell = (at: Date): string => at.toISOString().replace('T', ' ').slice(0, 19)
+
+/** A message as a table cell: one line, at most `max` characters. */
+export const oneLine = (text: string | null | undefined, max = 80): string => (text ?? '').replace(/\s+/g, ' ').slice(0, max)
+
 export function table(headers: string[], rows: Array<Array<string | number | null | undefined>>): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))))
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)))

@@ -3,7 +3,7 @@ import { anyBlocking, retest } from '../../engine/checks/retest.js'
 import { latestCheckResults } from '../../engine/checks/store.js'
 import type { IsoDate } from '../../time/calendar.js'
 import { withContext } from '../context.js'
-import { print, setExitCode, table } from '../options.js'
+import { oneLine, print, setExitCode, table, timeCell } from '../options.js'
 
 interface TestRow {
   job: string
@@ -16,7 +16,6 @@ interface TestRow {
   message: string | null
 }
 
-const shown = (text: string | null, max = 80) => (text ?? '').replace(/\s+/g, ' ').slice(0, max)
 
 export async function runTest(options: { jobs?: string[]; date?: IsoDate; json?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
@@ -35,7 +34,7 @@ export async function runTest(options: { jobs?: string[]; date?: IsoDate; json?:
       print(
         table(
           ['job', 'partition', 'check', 'severity', 'status', 'failing', 'sample', 'message'],
-          rows.map((r) => [r.job, r.partition ?? '-', r.check, r.severity, r.status, r.failingRows, r.sample.join(', '), shown(r.message)]),
+          rows.map((r) => [r.job, r.partition ?? '-', r.check, r.severity, r.status, r.failingRows, r.sample.join(', '), oneLine(r.message)]),
         ),
       )
     }
@@ -61,7 +60,7 @@ export async function showCheckResults(options: { job?: string; limit: number; j
       table(
         ['checked', 'job', 'partition', 'check', 'severity', 'status', 'failing', 'ms', 'sample', 'message'],
         rows.map((r) => [
-          r.checked_at.toISOString().replace('T', ' ').slice(0, 19),
+          timeCell(r.checked_at),
           r.job_name,
           r.target_date ?? '-',
           r.check_name,
@@ -70,7 +69,7 @@ export async function showCheckResults(options: { job?: string; limit: number; j
           r.failing_rows,
           r.duration_ms,
           r.sample.join(', '),
-          shown(r.message),
+          oneLine(r.message),
         ]),
       ),
     )

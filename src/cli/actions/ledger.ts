@@ -5,7 +5,7 @@ import { dailySuccessRate, percent, recentRuns, type DailyRate } from '../../eng
 import { redact } from '../../redact.js'
 import { withContext } from '../context.js'
 import type { JobRegistry } from '../../engine/registry.js'
-import { print, setExitCode, table } from '../options.js'
+import { oneLine, print, setExitCode, table, timeCell } from '../options.js'
 
 export async function showStatus(options: { job?: string; limit: number; json?: boolean; summary?: boolean }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
@@ -40,7 +40,7 @@ export async function printStatus(ctx: EtlContext, warehouse: Database, options:
     table(
       ['started', 'job', 'partition', 'status', 'rows', 'ms', 'attempt', 'run id', 'message'],
       rows.map((r) => [
-        r.started_at.toISOString().replace('T', ' ').slice(0, 19),
+        timeCell(r.started_at),
         r.job_name,
         r.target_date ?? '-',
         r.status,
@@ -49,7 +49,7 @@ export async function printStatus(ctx: EtlContext, warehouse: Database, options:
         r.attempt,
         // the run id is the command's (invocation_id), the one `etl retry --run-id` takes; not the row's own id
         r.invocation_id ?? '-',
-        r.error_message ? redact(r.error_message).replace(/\s+/g, ' ').slice(0, 80) : '',
+        r.error_message ? oneLine(redact(r.error_message)) : '',
       ]),
     ),
   )

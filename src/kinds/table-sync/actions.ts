@@ -8,7 +8,7 @@ import type { TableSyncDefinition } from './definition.js'
 import { listWatermarks, setWatermark } from './operator.js'
 import type { Watermark } from './watermark.js'
 import { withContext } from '../../cli/context.js'
-import { print, table } from '../../cli/options.js'
+import { print, table, timeCell } from '../../cli/options.js'
 import { reportOutcomes } from '../../cli/outcomes.js'
 
 const defOf = (job: RegisteredJob) => job.definition as unknown as TableSyncDefinition
@@ -95,7 +95,7 @@ export async function watermarks(
           r.target,
           r.incremental_column,
           r.last_value ?? '-',
-          r.updated_at ? r.updated_at.toISOString().replace('T', ' ').slice(0, 19) : 'never',
+          r.updated_at ? timeCell(r.updated_at) : 'never',
           r.rows ?? '',
           r.set_by ?? '',
         ]),
