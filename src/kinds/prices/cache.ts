@@ -8,15 +8,8 @@ export const HOURLY_1D_TTL_S = 120
 export const latestPriceKey = (symbol: string) => `latest_price:${symbol}`
 export const hourly1DKey = (symbol: string) => `hourly_data:${symbol}:1D`
 
-/** What the cache holds for a symbol's latest price. */
-export interface CachedLatest {
-  symbol: string
-  price: number
-  changePercent: number | null
-  volume: number | null
-  asOf: string
-  source: string
-}
+/** What the cache holds for a symbol's latest price: the stored row as it is. */
+export type CachedLatest = LatestRow
 
 /** Writes latest prices in one pipeline (one round trip), each key with its TTL. Throws if Redis fails. */
 export async function cacheLatest(redis: Redis, rows: readonly LatestRow[]): Promise<void> {
