@@ -60,13 +60,18 @@ export async function validateChecks(
   const columns = await tableColumns(db, scope.table)
   if (!columns) return
   const have = () => [...columns.keys()].join(', ')
+  // a relationship to a table a job of this command makes first is checked again at the run
+  let deferred = false
   for (const check of checks) {
     for (const c of namedColumns(check)) {
       if (!columns.has(c)) bad(job, check, `'${c}' is not a column of ${scope.table} (it has ${have()})`)
     }
     if (check.type === 'relationships') {
       const to = await tableColumns(db, check.to)
-      if (!to && options.tablesToCome?.has(check.to)) continue
+      if (!to && options.tablesToCome?.has(check.to)) {
+        deferred = true
+        continue
+      }
       if (!to) bad(job, check, `there is no table ${check.to}`)
       if (!to.has(check.field)) bad(job, check, `'${check.field}' is not a column of ${check.to} (it has ${[...to.keys()].join(', ')})`)
     }
@@ -81,8 +86,9 @@ export async function validateChecks(
       await explain(db, text).catch((error: unknown) => bad(job, check, (error as Error).message))
     }
   }
-  // a job's checks and the catalog do not change within a process: each run need not ask again
-  if (!options.tablesToCome) validated.add(job)
+  // a job's checks and the catalog do not change within a process: once all of it was checked,
+  // the command's preflight stands for every run of the job after it
+  if (!deferred) validated.add(job)
 }
 
 /** Plans a statement without running it. */
