@@ -60,8 +60,6 @@ export const CheckSchema = z.discriminatedUnion('type', [
 export const ChecksSchema = z.array(CheckSchema)
 
 export type CheckDefinition = z.infer<typeof CheckSchema>
-export type CheckType = CheckDefinition['type']
-export const CHECK_TYPES: readonly CheckType[] = ['not_null', 'unique', 'accepted_values', 'relationships', 'row_count', 'expression', 'freshness', 'sql']
 
 /** The name a check is recorded under. */
 export function checkName(check: CheckDefinition): string {
