@@ -36,6 +36,8 @@ COPY migrations ./migrations
 COPY src/demo/source-schema.sql ./src/demo/source-schema.sql
 # the embedded database (only without WAREHOUSE_DATABASE_URL) needs a folder it may write
 RUN mkdir -p /var/lib/nightshift && chown node:node /var/lib/nightshift
+# V8's code cache of the CLI, one file per command, written by its first run (bin/etl.js)
+RUN mkdir -p dist/.v8-cache && chown node:node dist/.v8-cache
 # uid 1000, as the manifests' runAsUser
 USER node
 ENTRYPOINT ["node", "/opt/nightshift/bin/etl.js"]

@@ -1,15 +1,61 @@
 #!/usr/bin/env node
-// Imports the built CLI and nothing else; `pnpm install` builds it (the prepare script).
-import { existsSync } from 'node:fs'
-import module from 'node:module'
+// Runs the built CLI (dist/cli.cjs, one CommonJS bundle) with a V8 code cache kept beside it, so a
+// cron tick does not parse and compile the same 2 MB of JavaScript again (docs/performance.md).
+// Node 20 has no compile cache of its own (module.enableCompileCache is 22.1+, and covers no vm
+// script anyway): the cache is V8's, through vm.Script's cachedData. One file per command, since
+// V8 keeps the functions a run compiled: dist/.v8-cache/<command>-<V8 version>.bin, written after
+// a run that exited 0 found none (or V8 rejected it), through a rename, so a concurrent run reads
+// a whole file or none. The build wipes dist/, caches with it. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+import fs from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 
-// Node 22.1+ keeps the compiled bundle on disk between runs (a cron tick compiles it again
-// otherwise); Node 20 has no such cache, and NODE_DISABLE_COMPILE_CACHE=1 turns it off
-module.enableCompileCache?.()
-
-const cli = new URL('../dist/cli.js', import.meta.url)
-if (!existsSync(cli)) {
+const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist')
+const cli = path.join(dist, 'cli.cjs')
+let source
+try {
+  source = fs.readFileSync(cli, 'utf8')
+} catch {
   process.stderr.write("etl: the CLI is not built; run 'pnpm install' or 'pnpm build' in the nightshift folder\n")
   process.exit(3)
 }
-await import(cli.href)
+
+// V8 rejects a cache made under other flags: the CLI's one flag (src/db/pglite-template.ts) is set
+// before the bundle compiles, as it was when the cache was made
+v8.setFlagsFromString('--liftoff-only')
+
+const argv = process.argv
+const command = /^[a-z][a-z0-9-]{0,40}$/.test(argv[2] ?? '') ? argv[2] : 'other'
+const help = argv.slice(2).some((a) => a === '--help' || a === '-h' || a === 'help')
+const useCache = process.env.NODE_DISABLE_COMPILE_CACHE !== '1'
+const cacheFile = path.join(dist, '.v8-cache', `${command}-${process.versions.v8}.bin`)
+let cachedData
+if (useCache) {
+  try {
+    cachedData = fs.readFileSync(cacheFile)
+  } catch {
+    // none yet
+  }
+}
+// CommonJS's wrapper, and __nsImport: the bundle's import() of a package (PGlite, pg-copy-streams)
+// or of a job file is this module's, since Node 20 gives code from a cache none (scripts/build.mjs)
+const wrapped = `(function (exports, require, module, __filename, __dirname, __nsImport) {${source}\n})`
+const script = new vm.Script(wrapped, { filename: cli, cachedData })
+const cjs = { exports: {} }
+script.runInThisContext()(cjs.exports, createRequire(cli), cjs, cli, dist, (specifier) => import(specifier))
+const code = await cjs.exports.run(argv)
+// a --help or a failed run compiled little of what the command's runs need: it writes no cache
+if (useCache && code === 0 && !help && (cachedData === undefined || script.cachedDataRejected)) {
+  try {
+    fs.mkdirSync(path.dirname(cacheFile), { recursive: true })
+    const partial = `${cacheFile}.${process.pid}`
+    fs.writeFileSync(partial, script.createCachedData())
+    fs.renameSync(partial, cacheFile)
+  } catch {
+    // a read-only install runs without the cache
+  }
+}
+process.exit(code)

@@ -69,14 +69,46 @@ const zodEnglishOnly = {
 }
 
 rmSync(path.join(root, 'dist'), { recursive: true, force: true })
+// The library: ESM, its dynamic imports split into chunks.
 await build({
   ...common,
-  entryPoints: { cli: path.join(root, 'src/cli/main.ts'), index: path.join(root, 'src/index.ts') },
+  entryPoints: { index: path.join(root, 'src/index.ts') },
   outdir: path.join(root, 'dist'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly],
 })
+// In the CLI's bundle an import() of a package or a job file is bin/etl.js's own: Node 20 gives
+// a function deserialized from a code cache no dynamic import of its own ("A dynamic import
+// callback was not specified"). A template (job-loader.ts's hooks, which run in another thread)
+// keeps its import().
+const importThroughBin = {
+  name: 'import-through-bin',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      return { contents: source.replace(/await import\((?!['"]\.|\$\{)/g, 'await __nsImport('), loader: 'ts' }
+    })
+  },
+}
+
+// The CLI: one CommonJS file, which bin/etl.js compiles with vm.Script and a V8 code cache (Node
+// 20 caches no ES module's code). Its dynamic imports stay lazy: esbuild runs a module's body on
+// first import, so `--help` still loads no engine. import.meta is ESM's; here it is the file's.
+await build({
+  ...common,
+  format: 'cjs',
+  entryPoints: { cli: path.join(root, 'src/cli/main.ts') },
+  outdir: path.join(root, 'dist'),
+  outExtension: { '.js': '.cjs' },
+  banner: { js: "const __nsMetaUrl = require('node:url').pathToFileURL(__filename).href; const __nsMetaResolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;" },
+  define: { 'import.meta.url': '__nsMetaUrl', 'import.meta.resolve': '__nsMetaResolve' },
+  plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly, importThroughBin],
+})
+{
+  const left = readFileSync(path.join(root, 'dist/cli.cjs'), 'utf8').match(/[^\w.$]import\((?!\$\{|\))/g)
+  if (left) throw new Error(`dist/cli.cjs: ${left.length} import() the code cache would break; route them through __nsImport (scripts/build.mjs)`)
+}
 // The bundle's job files are validated here, once: a command then validates only the jobs it
 // runs (src/engine/registry.ts). `etl jobs` exits 2 when one is broken, naming it and why.
 {

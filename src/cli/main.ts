@@ -28,9 +28,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// a command is short-lived: the embedded database's WASM stays on the baseline compiler, which
-// holds about 100 MB less than V8's optimising tier-up for the same CPU time
-baselineWasmOnly()
-const code = await main(process.argv)
-// pools, PGlite and timers must not keep a cron job alive after its work is done
-process.exit(code)
+/**
+ * The CLI's entry: bin/etl.js runs the bundle (dist/cli.cjs) and calls this, then exits the
+ * process with the code, since pools, PGlite and timers must not keep a cron job alive after its
+ * work is done.
+ */
+export function run(argv: string[]): Promise<number> {
+  // a command is short-lived: the embedded database's WASM stays on the baseline compiler, which
+  // holds about 100 MB less than V8's optimising tier-up for the same CPU time
+  baselineWasmOnly()
+  return main(argv)
+}
