@@ -10,7 +10,7 @@ import { redact } from '../redact.js'
 import { dateOf, periodBounds, periodStart, type IsoDate } from '../time/calendar.js'
 import { saveFailedChecks, withChecks } from './checks/run.js'
 import type { JobContext, JobResult, RegisteredJob } from './job.js'
-import { abandonRunning, countAttempts, finishRun, findSuccess, insertRun, ledgerReader } from './ledger/index.js'
+import { abandonRunning, countAttempts, finishRun, findSuccess, hasRunning, insertRun, ledgerReader } from './ledger/index.js'
 import { claimTurn, lockIdOf, tryLockInTransaction } from './lock.js'
 
 /** What every run of one command shares. */
@@ -125,13 +125,16 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
           return await skipped('running elsewhere: another process holds this partition')
         }
       }
+      // reads on the lock's connection: a run that skips opens no second one (a server process
+      // forked for nothing); the takeover's write must outlive the transaction, so it goes there
+      const reader = trx ?? ledgerDb
       // we hold the lock, so whoever left a RUNNING row here is gone
-      if (!request.dryRun) {
+      if (!request.dryRun && (await hasRunning(reader, job.name, target))) {
         const abandoned = await abandonRunning(ledgerDb, job.name, target, env.now())
         if (abandoned) log.warn({ abandoned }, 'took over from a run whose process died')
       }
       if (target !== null && !request.force) {
-        const done = await findSuccess(ledgerDb, job.name, target)
+        const done = await findSuccess(reader, job.name, target)
         if (done) {
           release()
           return await skipped(`already SUCCESS (ledger row ${done.id}); use --force to run it again`)

@@ -2,7 +2,8 @@ import { KINDS } from '../kinds/index.js'
 import { addDays, periodStart, type IsoDate } from '../time/calendar.js'
 import type { RegisteredJob } from './job.js'
 import { preflightChecks } from './checks/catalog.js'
-import { rebuiltUpstream } from './ledger/index.js'
+import type { ScopeContext } from './checks/scope.js'
+import { pairKey, rebuiltUpstream, successfulPairs } from './ledger/index.js'
 import { recordBlocked, runJob, targetOf, type RunEnv, type RunOutcome } from './runner.js'
 import { ledgerReader } from './ledger/reader.js'
 
@@ -44,7 +45,17 @@ export async function runSequence(
   date: IsoDate | undefined,
   options: SequenceOptions = {},
 ): Promise<RunOutcome[]> {
-  await preflightChecks(env.warehouse.db, env.config, jobs, (job, ctx) => KINDS[job.kind].checkScope?.(ctx))
+  // a job whose partition is SUCCESS already skips, and a cron tick that finds nothing to do
+  // should not pay the catalog's round trips for checks that will not run: those jobs' checks are
+  // validated only if the sequence rebuilds one of their days after all, right before that run
+  const scopeOf = (job: RegisteredJob, ctx: ScopeContext) => KINDS[job.kind].checkScope?.(ctx)
+  const done = await alreadyDone(env, jobs, date, options)
+  const unchecked = new Set(jobs.filter((job) => done.has(job)))
+  await preflightChecks(env.warehouse.db, env.config, jobs.filter((job) => !unchecked.has(job)), scopeOf, jobs)
+  const checkBeforeRun = async (job: RegisteredJob) => {
+    if (!unchecked.delete(job)) return
+    await preflightChecks(env.warehouse.db, env.config, [job], scopeOf, jobs)
+  }
   const failed = new Set<string>()
   // per job, the days rebuilt earlier in this sequence (and why), and those whose rebuild failed
   const rebuilt: DaysOf = new Map()
@@ -69,6 +80,7 @@ export async function runSequence(
           reason = redo.reason
           continue
         }
+        if (!redo.blockedBy) await checkBeforeRun(job)
         const outcome = redo.blockedBy
           ? await recordBlocked(env, job, redo.day, redo.blockedBy, true)
           : await runRedo(env, job, redo.day, redo.reason, options.dryRun)
@@ -76,6 +88,7 @@ export async function runSequence(
         note(outcome.status === 'FAILED' ? rebuildFailed : rebuilt, job.name, redo.day, redo.reason)
       }
     }
+    if (reason && !upstream) await checkBeforeRun(job)
     const outcome =
       upstream && !options.dryRun
         ? await recordBlocked(env, job, date, upstream, Boolean(force))
@@ -88,6 +101,21 @@ export async function runSequence(
   }
   return outcomes
 }
+
+/**
+ * The jobs whose partition for `date` is SUCCESS already and that nothing forces: their runs will
+ * skip (the runner decides that again, under the lock). Dry runs check every job, as before.
+ */
+async function alreadyDone(env: RunEnv, jobs: readonly RegisteredJob[], date: IsoDate | undefined, options: SequenceOptions): Promise<Set<RegisteredJob>> {
+  if (options.dryRun || !date) return new Set()
+  const candidates = jobs.filter((job) => job.partition !== 'none' && hasChecks(job) && !(options.requestOf?.(job)?.force ?? options.force))
+  if (candidates.length === 0) return new Set()
+  const targets = candidates.map((job) => targetOf(job, date)!).sort()
+  const succeeded = await successfulPairs(env.warehouse.db, candidates.map((job) => job.name), targets[0]!, targets.at(-1)!)
+  return new Set(candidates.filter((job) => succeeded.has(pairKey(job.name, targetOf(job, date)))))
+}
+
+const hasChecks = (job: RegisteredJob) => ((job.definition as { checks?: unknown[] }).checks?.length ?? 0) > 0
 
 interface Redo {
   day: IsoDate

@@ -194,6 +194,18 @@ describe('bad check definitions', () => {
     expect(await ledgerRows(db)).toEqual([])
   })
 
+  it('a partition already SUCCESS skips without asking the catalog about checks it would not run; forced, a bad one is still exit 2 first', async () => {
+    const [built] = await runSequence(env(), [factJob([{ type: 'not_null', columns: ['learner_key'] }])], '2025-01-15')
+    expect(built!.status).toBe('SUCCESS')
+    const bad = factJob([{ type: 'not_null', columns: ['lerner_key'] }])
+    const [skipped] = await runSequence(env(), [bad], '2025-01-15')
+    expect(skipped).toMatchObject({ status: 'SKIPPED', message: expect.stringMatching(/^already SUCCESS/) })
+    const rows = await ledgerRows(db)
+    const p = await problem(() => runSequence(env(), [bad], '2025-01-15', { force: true }))
+    expect(p).toEqual({ exit: 2, message: expect.stringContaining("'lerner_key' is not a column of fx_events") })
+    expect(await ledgerRows(db)).toEqual(rows)
+  })
+
   it('an unknown relationships table or field, and an expression naming no column, exit 2', async () => {
     for (const [check, text] of [
       [{ type: 'relationships', column: 'learner_key', to: 'fx_lerner', field: 'learner_key' }, 'there is no table fx_lerner'],

@@ -105,8 +105,10 @@ export async function preflightChecks(
   config: ScopeContext['config'],
   jobs: readonly RegisteredJob[],
   scopeOf: (job: RegisteredJob, ctx: ScopeContext) => CheckScope | undefined,
+  /** Every job of the command, when `jobs` are some of them: the tables they write may not exist yet either. */
+  among: readonly RegisteredJob[] = jobs,
 ): Promise<void> {
-  const scopes = new Map(jobs.map((job) => [job, scopeOf(job, { job, target: null, bounds: null, runId: null, config })]))
+  const scopes = new Map(among.map((job) => [job, scopeOf(job, { job, target: null, bounds: null, runId: null, config })]))
   const tablesToCome = new Set([...scopes.values()].flatMap((s) => (s ? [s.table] : [])))
   for (const job of jobs) {
     const checks = (job.definition as { checks?: CheckDefinition[] }).checks

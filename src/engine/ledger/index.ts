@@ -17,6 +17,7 @@ export { abandonGoneRuns, abandonRunning, finishRun, insertRun, type NewRun } fr
 export {
   countAttempts,
   findSuccess,
+  hasRunning,
   latestAttempt,
   latestSuccessPerPartition,
   latestSuccessTarget,

@@ -17,6 +17,12 @@ export async function findSuccess(db: Db, jobName: string, target: IsoDate | nul
     .executeTakeFirst()
 }
 
+/** Whether a partition has a RUNNING row: a read, so that only a row to take over needs a write. */
+export async function hasRunning(db: Db, jobName: string, target: IsoDate | null): Promise<boolean> {
+  const row = await ledger(db).selectFrom('etl_job_runs').select('id').where(samePartition(jobName, target)).where('status', '=', 'RUNNING').limit(1).executeTakeFirst()
+  return row !== undefined
+}
+
 /** Attempts of a partition so far (SKIPPED rows did no work and are not attempts). */
 export async function countAttempts(db: Db, jobName: string, target: IsoDate | null): Promise<number> {
   const row = await ledger(db)
