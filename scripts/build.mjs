@@ -59,6 +59,21 @@ const pgNodeStreams = {
   },
 }
 
+// commander loads child_process at start for executable subcommands, which nightshift has none
+// of: 7 ms of a cron tick's built-in modules. Loaded when a subcommand would spawn, if ever.
+const commanderLazyChildProcess = {
+  name: 'commander-lazy-child-process',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const eager = "const childProcess = require('node:child_process');"
+      if (!source.includes(eager)) throw new Error(`${args.path}: the child_process require to defer is not there any more; update scripts/build.mjs`)
+      const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };"
+      return { contents: source.replace(eager, lazy), loader: 'js' }
+    })
+  },
+}
+
 // zod's namespace re-exports its 40-odd message locales (360 KB, half the zod a command
 // compiles); nightshift speaks English and never asks for another: `z.locales` keeps `en` only.
 const zodEnglishOnly = {
@@ -76,7 +91,7 @@ await build({
   outdir: path.join(root, 'dist'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly],
+  plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly, commanderLazyChildProcess],
 })
 // In the CLI's bundle an import() of a package or a job file is bin/etl.js's own: Node 20 gives
 // a function deserialized from a code cache no dynamic import of its own ("A dynamic import
@@ -103,7 +118,7 @@ await build({
   outExtension: { '.js': '.cjs' },
   banner: { js: "const __nsMetaUrl = require('node:url').pathToFileURL(__filename).href; const __nsMetaResolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;" },
   define: { 'import.meta.url': '__nsMetaUrl', 'import.meta.resolve': '__nsMetaResolve' },
-  plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly, importThroughBin],
+  plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly, commanderLazyChildProcess, importThroughBin],
 })
 {
   const left = readFileSync(path.join(root, 'dist/cli.cjs'), 'utf8').match(/[^\w.$]import\((?!\$\{|\))/g)

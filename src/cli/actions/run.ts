@@ -1,8 +1,7 @@
 import type { Command } from 'commander'
-import { backfill, type BackfillSummary } from '../../engine/backfill.js'
+import type { BackfillSummary } from '../../engine/backfill.js'
 import { assertEnded, lastEndedDay } from '../../engine/ended.js'
 import type { JobKind } from '../../engine/job.js'
-import { failedPairs, retry } from '../../engine/retry.js'
 import { pairKey } from '../../engine/ledger/index.js'
 import type { RunOutcome } from '../../engine/runner.js'
 import { runSequence } from '../../engine/sequence.js'
@@ -13,6 +12,10 @@ import { interruptible } from '../interrupt.js'
 import { print } from '../options.js'
 import { reportOutcomes } from '../outcomes.js'
 import { progressReporter } from '../progress.js'
+
+// a backfill's and a retry's engine loads only for them, not for a cron tick's run-job
+const backfillEngine = () => import('../../engine/backfill.js')
+const retryEngine = () => import('../../engine/retry.js')
 
 export interface RunOptions {
   date?: IsoDate
@@ -88,6 +91,7 @@ export async function runBackfill(
         const env = { ...(await ctx.runEnv()), interrupt }
         const progress = progressReporter()
         // the bar goes away before anything else is printed, also when the backfill throws
+        const { backfill } = await backfillEngine()
         const summary = await backfill(env, {
           from: options.from,
           to: options.to,
@@ -142,6 +146,7 @@ export async function runRetry(options: { runId?: string; failed?: boolean; from
     withContext(command, async (ctx) => {
       const registry = await ctx.registry()
       const env = { ...(await ctx.runEnv()), interrupt }
+      const { failedPairs, retry } = await retryEngine()
       const pairs = await failedPairs(env, options.runId ? { runId: options.runId } : { from: options.from!, to: options.to! })
       if (pairs.length === 0) {
         print('nothing to retry: no FAILED or PARTIAL runs there')
