@@ -123,6 +123,9 @@ await build({
 {
   const left = readFileSync(path.join(root, 'dist/cli.cjs'), 'utf8').match(/[^\w.$]import\((?!\$\{|\))/g)
   if (left) throw new Error(`dist/cli.cjs: ${left.length} import() the code cache would break; route them through __nsImport (scripts/build.mjs)`)
+  if (!readFileSync(path.join(root, 'dist/cli.cjs'), 'utf8').includes('globalThis.__zod_globalConfig')) {
+    throw new Error("dist/cli.cjs: zod no longer reads globalThis.__zod_globalConfig, where src/cli/main.ts turns its JIT off; update main.ts")
+  }
 }
 // The bundle's job files are validated here, once: a command then validates only the jobs it
 // runs (src/engine/registry.ts). `etl jobs` exits 2 when one is broken, naming it and why.

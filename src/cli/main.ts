@@ -37,5 +37,11 @@ export function run(argv: string[]): Promise<number> {
   // a command is short-lived: the embedded database's WASM stays on the baseline compiler, which
   // holds about 100 MB less than V8's optimising tier-up for the same CPU time
   baselineWasmOnly()
+  // zod compiles a parser with `new Function` for each object schema on its first parse, which
+  // pays off over many parses, not for the config and a job file or two a command parses once
+  // (about 10 ms of a no-op); set before the first schema is made, as zod reads it then. The
+  // global is zod's own, shared by its copies (scripts/build.mjs checks the bundle still reads it).
+  const global = globalThis as { __zod_globalConfig?: { jitless?: boolean } }
+  global.__zod_globalConfig = { ...global.__zod_globalConfig, jitless: true }
   return main(argv)
 }
