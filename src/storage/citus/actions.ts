@@ -52,8 +52,14 @@ export function planRows(
     const d = decisionOf(s.table)
     rows.push(row(d, s.table, describe(s), plainNow(s, d)))
   }
-  for (const d of CITUS_PLAN.filter((x) => x.family && x.family !== 'dimension')) {
-    const now = d.family === 'tenant series' ? `${tenants.filter((t) => t.distributed).length} of ${tenants.length} schemas distributed` : 'made by each run'
+  const dimensions = [...state.keys()].filter((t) => !named.has(t) && decisionOf(t).family === 'dimension').length
+  for (const d of CITUS_PLAN.filter((x) => x.family)) {
+    const now =
+      d.family === 'tenant series'
+        ? `${tenants.filter((t) => t.distributed).length} of ${tenants.length} schemas distributed`
+        : d.family === 'dimension'
+          ? `${dimensions} in the schema, listed above`
+          : 'made by each run'
     rows.push(row(d, d.table, now, null))
   }
   const series = familyDecision('tenant series')

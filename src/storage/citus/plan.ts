@@ -152,3 +152,15 @@ export function planSql(options: { schema: string; shardCount: number }): string
     .map((d) => distributionSql(d, `${options.schema}.${d.table}`, options))
     .filter((s): s is string => s !== null)
 }
+
+/** The plan as the Markdown table of docs/citus.md (a test checks the page holds exactly this). */
+export function planMarkdown(): string {
+  const cell = (text: string) => text.replaceAll('|', '\\|')
+  return [
+    '| table | treatment | distribution column | colocation | why |',
+    '|---|---|---|---|---|',
+    ...CITUS_PLAN.map((d) =>
+      `| \`${d.table}\` | ${d.treatment} | ${d.column ?? '-'} | ${d.treatment === 'distributed' ? (d.colocateWith ? `with ${d.colocateWith}` : 'anchor (ETL_CITUS_SHARD_COUNT shards)') : '-'} | ${cell(d.why)} |`,
+    ),
+  ].join('\n')
+}
