@@ -1,3 +1,4 @@
+import { LEDGER_TABLE } from '../../engine/ledger/table.js'
 import { literal, qualified } from '../../io/identifiers.js'
 
 /**
@@ -66,7 +67,7 @@ export const CITUS_PLAN: readonly Decision[] = [
   { table: 'price_bars_daily', treatment: 'local', why: 'market data, not per tenant: read by symbol, never joined with tenant tables; a copy per node would multiply it' },
   { table: 'price_bars_hourly', treatment: 'local', why: 'as price_bars_daily; its monthly partitions stay plain tables' },
   { table: 'latest_prices', treatment: 'local', why: 'as price_bars_daily' },
-  { table: 'etl_job_runs', treatment: 'local', why: `the ledger: ${LOCAL_ADMIN}; the run locks beside it are advisory locks, which hold per node` },
+  { table: LEDGER_TABLE, treatment: 'local', why: `the ledger: ${LOCAL_ADMIN}; the run locks beside it are advisory locks, which hold per node` },
   { table: 'etl_run_locks', treatment: 'local', why: 'numbers the advisory locks of the coordinator, which are per node' },
   { table: 'etl_watermarks', treatment: 'local', why: `${LOCAL_ADMIN}; moves in the sync's transaction with its local target` },
   { table: 'etl_storage_policies', treatment: 'local', why: `${LOCAL_ADMIN} (the partition and retention functions run there)` },
