@@ -101,6 +101,22 @@ describe('etl citus plan', () => {
     }
   })
 
+  it('changes nothing, not even the pending migrations, and says they are pending', async () => {
+    const fresh = await createTestWarehouse({ migrate: false })
+    try {
+      const result = await etl(['citus', 'plan'], fresh.env)
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stdout).toMatch(/^fact_sessions\s+distributed\s+tenant_id\s+anchor, 8 shards\s+missing$/m)
+      expect(result.stdout).toMatch(/^\d+ pending migration\(s\): the tables they make show as missing/m)
+      const json = JSON.parse((await etl(['citus', 'plan', '--json'], fresh.env)).stdout)
+      expect(json.pendingMigrations).toContain('0013_fact_tenant_keys')
+      // still nothing applied
+      expect(JSON.parse((await etl(['citus', 'plan', '--json'], fresh.env)).stdout).pendingMigrations).toContain('0001_etl_job_runs')
+    } finally {
+      await fresh.drop()
+    }
+  })
+
   it('refuses an unknown action or --json with --sql: one line, exit 2', async () => {
     for (const [args, message] of [
       [['citus', 'sideways'], /unknown citus action 'sideways'; use 'etl citus plan'/],

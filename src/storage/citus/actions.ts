@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { withContext } from '../../cli/context.js'
 import { print, table } from '../../cli/options.js'
+import { migrationState } from '../../db/migrate.js'
 import { EtlError } from '../../errors.js'
 import { citusRole, citusState, tenantSchemas, type CitusRole, type TableState } from './apply.js'
 import { CITUS_PLAN, decisionOf, distributionSql, familyDecision, type Decision } from './plan.js'
@@ -85,12 +86,14 @@ export async function citus(action: string, options: { json?: boolean; sql?: boo
   if (action !== 'plan') throw new EtlError('USAGE', `unknown citus action '${action}'; use 'etl citus plan'`)
   if (options.json && options.sql) throw new EtlError('USAGE', 'citus plan takes --json or --sql, not both')
   await withContext(command, async (ctx) => {
-    const warehouse = await ctx.connections.warehouse()
+    // before anything is changed: not even the embedded warehouse's own migrations
+    const warehouse = await ctx.connections.warehouse({ migrate: false })
     const role = await citusRole(warehouse.db)
     const schema = ctx.config.warehouseSchema
+    const { pending } = await migrationState(warehouse, schema)
     const state = await citusState(warehouse.db, schema, role)
     const rows = planRows(role, state, await tenantSchemas(warehouse.db, role), { schema, shardCount: ctx.config.citusShardCount })
-    if (options.json) return print(JSON.stringify({ coordinator: role === 'coordinator', role, shardCount: ctx.config.citusShardCount, tables: rows }))
+    if (options.json) return print(JSON.stringify({ coordinator: role === 'coordinator', role, shardCount: ctx.config.citusShardCount, pendingMigrations: pending, tables: rows }))
     if (options.sql) {
       const statements = rows.map((r) => r.statement).filter(Boolean)
       return print(role !== 'coordinator' ? `-- ${ROLE_LINE[role]}` : statements.length ? `${statements.join(';\n')};` : '-- nothing to do: every table has its treatment')
@@ -99,6 +102,7 @@ export async function citus(action: string, options: { json?: boolean; sql?: boo
     print(
       [
         table(['table', 'treatment', 'column', 'colocation', 'now'], rows.map((r) => [r.table, r.treatment, r.column ?? '-', r.colocation ?? '-', r.now])),
+        ...(pending.length ? [`${pending.length} pending migration(s): the tables they make show as missing until 'etl migrate up', which applies them and then this plan`] : []),
         role === 'coordinator'
           ? todo
             ? `${todo} table(s) to distribute: 'etl migrate up' does it ('etl citus plan --sql' shows the statements)`
