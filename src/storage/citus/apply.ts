@@ -43,7 +43,7 @@ export async function citusState(db: Kysely<any>, schema: string, role: CitusRol
   if (role !== 'coordinator') return state
   const dist = await sql<{ name: string; method: string; model: string; column: string | null; colocation: number }>`
     select c.relname as name, p.partmethod as method, p.repmodel as model,
-           column_to_column_name(p.logicalrelid, p.partkey) as column, p.colocationid as colocation
+           case when p.partkey is not null then column_to_column_name(p.logicalrelid, p.partkey) end as column, p.colocationid as colocation
     from pg_dist_partition p join pg_class c on c.oid = p.logicalrelid join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = ${schema}`.execute(db)
   for (const d of dist.rows) {
