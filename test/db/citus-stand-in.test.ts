@@ -4,7 +4,7 @@ import type { Database } from '../../src/db/database.js'
 import { validateJob } from '../../src/engine/registry.js'
 import { runJob } from '../../src/engine/runner.js'
 import { applyCitusPlan, citusRole, distributeNewTable } from '../../src/storage/citus/apply.js'
-import { etl } from '../helpers/cli.js'
+import { errorLines, etl } from '../helpers/cli.js'
 import { createTestWarehouse, hasServer, type TestWarehouse } from '../helpers/db.js'
 import { runEnvFor } from '../helpers/run-env.js'
 
@@ -23,6 +23,7 @@ create table public.pg_extension (extname name, extversion text);
 insert into public.pg_extension values ('citus', '13.2');
 create table public.pg_dist_partition (logicalrelid regclass, partmethod "char", partkey text, colocationid int, repmodel "char");
 create table public.pg_dist_schema (schemaid regnamespace);
+create table public.pg_dist_node (nodeid int, groupid int);
 create function citus_is_coordinator() returns boolean language sql as 'select true';
 create function column_to_column_name(regclass, text) returns text language sql as 'select $2';
 create function create_distributed_table(t regclass, col text, shard_count int default 32, colocate_with text default 'default')
@@ -66,6 +67,17 @@ describe.skipIf(!hasServer())('on a Citus stand-in (server only: it needs the da
   afterAll(async () => {
     await db?.close()
     await tw?.drop()
+  })
+
+  it('etl migrate up refuses (exit 3) while the coordinator is not in the metadata, and changes nothing', async () => {
+    const refused = await etl(['migrate', 'up'], tw.env)
+    expect(refused.code).toBe(3)
+    expect(errorLines(refused.stderr)[0]).toMatch(/coordinator is not in Citus's metadata.*citus_set_coordinator_host/)
+    expect(await calls()).toEqual([])
+    const plan = await etl(['citus', 'plan'], tw.env)
+    expect(plan.code).toBe(0)
+    expect(plan.stdout).toMatch(/^warning: the Citus coordinator is not in Citus's metadata/m)
+    await db.exec('insert into public.pg_dist_node values (1, 0)')
   })
 
   it('etl migrate up distributes the plan in order, anchor first, then skips what is done', async () => {

@@ -3,7 +3,7 @@ import { withContext } from '../../cli/context.js'
 import { print, table } from '../../cli/options.js'
 import { migrationState } from '../../db/migrate.js'
 import { EtlError } from '../../errors.js'
-import { citusRole, citusState, tenantSchemas, type CitusRole, type TableState } from './apply.js'
+import { citusRole, citusState, coordinatorInMetadata, NOT_IN_METADATA, tenantSchemas, type CitusRole, type TableState } from './apply.js'
 import { CITUS_PLAN, decisionOf, distributionSql, familyDecision, type Decision } from './plan.js'
 
 export interface PlanRow {
@@ -99,9 +99,11 @@ export async function citus(action: string, options: { json?: boolean; sql?: boo
       return print(role !== 'coordinator' ? `-- ${ROLE_LINE[role]}` : statements.length ? `${statements.join(';\n')};` : '-- nothing to do: every table has its treatment')
     }
     const todo = rows.filter((r) => r.statement).length
+    const inMetadata = role === 'coordinator' ? await coordinatorInMetadata(warehouse.db) : true
     print(
       [
         table(['table', 'treatment', 'column', 'colocation', 'now'], rows.map((r) => [r.table, r.treatment, r.column ?? '-', r.colocation ?? '-', r.now])),
+        ...(inMetadata ? [] : [`warning: ${NOT_IN_METADATA}`]),
         ...(pending.length ? [`${pending.length} pending migration(s): the tables they make show as missing until 'etl migrate up', which applies them and then this plan`] : []),
         role === 'coordinator'
           ? todo

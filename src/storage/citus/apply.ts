@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely'
+import { EtlError } from '../../errors.js'
 import { IDENTIFIER, literal, qualified } from '../../io/identifiers.js'
 import { CITUS_PLAN, decisionOf, distributionSql, familyDecision, type Decision, type Family, type Treatment } from './plan.js'
 
@@ -65,6 +66,19 @@ export async function tenantSchemas(db: Kysely<any>, role: CitusRole): Promise<A
   return rows
 }
 
+/**
+ * Whether the coordinator is a node of Citus's metadata (group 0 in pg_dist_node), so that it holds
+ * a copy of every reference table: the fact build joins its local staging table to the reference
+ * dimensions there, which Citus plans locally only then.
+ */
+export async function coordinatorInMetadata(db: Kysely<any>): Promise<boolean> {
+  const { rows } = await sql<{ found: boolean }>`select exists (select 1 from pg_dist_node where groupid = 0) as found`.execute(db)
+  return Boolean(rows[0]?.found)
+}
+
+export const NOT_IN_METADATA =
+  "the Citus coordinator is not in Citus's metadata, so it holds no copy of the reference tables the fact builds join on it: run select citus_set_coordinator_host('<its host>', <port>) first (docs/citus.md)"
+
 export interface Applied {
   readonly table: string
   readonly treatment: Treatment
@@ -81,6 +95,7 @@ export interface Applied {
 export async function applyCitusPlan(db: Kysely<any>, schema: string, shardCount: number): Promise<Applied[] | null> {
   const role = await citusRole(db)
   if (role !== 'coordinator') return null
+  if (!(await coordinatorInMetadata(db))) throw new EtlError('CONFIG', NOT_IN_METADATA)
   const state = await citusState(db, schema, role)
   const applied: Applied[] = []
   const ordered = [...CITUS_PLAN.filter((d) => !d.family).map((d) => d.table), ...[...state.keys()].filter((t) => decisionOf(t).family)]
