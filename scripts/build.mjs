@@ -74,6 +74,35 @@ const commanderLazyChildProcess = {
   },
 }
 
+// pino loads its transports (a worker thread), sonic-boom (its own stdout writer) and
+// worker_threads at start; log.ts gives it a sink of its own and never asks for a transport, so
+// they load only if one is ever made: worker_threads, assert and two packages less for a cron tick.
+const pinoLazyTransports = {
+  name: 'pino-lazy-transports',
+  setup(b) {
+    const swaps = {
+      'tools.js': [
+        ["const SonicBoom = require('sonic-boom')", "let SonicBoom; const loadSonicBoom = () => (SonicBoom ??= require('sonic-boom'))"],
+        ['const stream = new SonicBoom(opts)', 'const stream = new (loadSonicBoom())(opts)'],
+        ['opts instanceof SonicBoom ||', '(SonicBoom !== undefined && opts instanceof SonicBoom) ||'],
+        ['opts.transport instanceof SonicBoom ||', '(SonicBoom !== undefined && opts.transport instanceof SonicBoom) ||'],
+        ["const { isMainThread } = require('worker_threads')", "const isMainThread = () => require('worker_threads').isMainThread"],
+        ['if (!opts.sync && isMainThread) {', 'if (!opts.sync && isMainThread()) {'],
+        ["const transport = require('./transport')", "const transport = (...args) => require('./transport')(...args)"],
+      ],
+      'pino.js': [["module.exports.transport = require('./lib/transport')", "module.exports.transport = (...args) => require('./lib/transport')(...args)"]],
+    }
+    b.onLoad({ filter: /[\\/]pino[\\/](lib[\\/]tools|pino)\.js$/ }, (args) => {
+      let contents = readFileSync(args.path, 'utf8')
+      for (const [from, to] of swaps[path.basename(args.path)]) {
+        if (!contents.includes(from)) throw new Error(`${args.path}: '${from}' is not there any more; update scripts/build.mjs`)
+        contents = contents.replace(from, to)
+      }
+      return { contents, loader: 'js' }
+    })
+  },
+}
+
 // zod's namespace re-exports its 40-odd message locales (360 KB, half the zod a command
 // compiles); nightshift speaks English and never asks for another: `z.locales` keeps `en` only.
 const zodEnglishOnly = {
@@ -91,7 +120,7 @@ await build({
   outdir: path.join(root, 'dist'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly, commanderLazyChildProcess],
+  plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly, commanderLazyChildProcess, pinoLazyTransports],
 })
 // In the CLI's bundle an import() of a package or a job file is bin/etl.js's own: Node 20 gives
 // a function deserialized from a code cache no dynamic import of its own ("A dynamic import
@@ -118,7 +147,7 @@ await build({
   outExtension: { '.js': '.cjs' },
   banner: { js: "const __nsMetaUrl = require('node:url').pathToFileURL(__filename).href; const __nsMetaResolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;" },
   define: { 'import.meta.url': '__nsMetaUrl', 'import.meta.resolve': '__nsMetaResolve' },
-  plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly, commanderLazyChildProcess, importThroughBin],
+  plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly, commanderLazyChildProcess, pinoLazyTransports, importThroughBin],
 })
 {
   const left = readFileSync(path.join(root, 'dist/cli.cjs'), 'utf8').match(/[^\w.$]import\((?!\$\{|\))/g)

@@ -49,4 +49,4 @@ export function createLogger(options: { level: string; pretty?: boolean; debug?:
 }
 
 /** A logger that drops everything, for library use and tests. */
-export const silentLogger: Logger = pino({ level: 'silent' })
+export const silentLogger: Logger = pino({ level: 'silent' }, { write: () => {} }) // a sink: no stdout writer made for nothing
