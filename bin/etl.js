@@ -17,7 +17,8 @@ const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist
 const cli = path.join(dist, 'cli.cjs')
 let source
 try {
-  source = fs.readFileSync(cli, 'utf8')
+  // ASCII (scripts/build.mjs makes it so): latin1 reads it as UTF-8 would, 3-5x faster
+  source = fs.readFileSync(cli, 'latin1')
 } catch {
   process.stderr.write("etl: the CLI is not built; run 'pnpm install' or 'pnpm build' in the nightshift folder\n")
   process.exit(3)

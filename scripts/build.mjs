@@ -1,7 +1,7 @@
 // Bundles the CLI, the library and the built-in jobs into dist/.
 // Dependencies stay external; the heavy ones (pg, PGlite) load only when a command needs them.
 import { build } from 'esbuild'
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 
@@ -149,6 +149,14 @@ await build({
   define: { 'import.meta.url': '__nsMetaUrl', 'import.meta.resolve': '__nsMetaResolve' },
   plugins: [builtinJobs, pgNodeStreams, zodEnglishOnly, commanderLazyChildProcess, pinoLazyTransports, importThroughBin],
 })
+// bin/etl.js reads the bundle as latin1: for 2.2 MB that takes 3 ms where UTF-8 takes 9–18 ms, once
+// a file holds one non-ASCII character. esbuild escapes every non-ASCII character of the code
+// (charset ascii); what is left is in the packages' comments, replaced one UTF-16 unit for one
+// so that the source map's columns still hold.
+{
+  const file = path.join(root, 'dist/cli.cjs')
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/[^\x00-\x7f]/g, '?'))
+}
 {
   const left = readFileSync(path.join(root, 'dist/cli.cjs'), 'utf8').match(/[^\w.$]import\((?!\$\{|\))/g)
   if (left) throw new Error(`dist/cli.cjs: ${left.length} import() the code cache would break; route them through __nsImport (scripts/build.mjs)`)
