@@ -3,7 +3,7 @@
 // cron tick does not parse and compile the same 2 MB of JavaScript again (docs/performance.md).
 // Node 20 has no compile cache of its own (module.enableCompileCache is 22.1+, and covers no vm
 // script anyway): the cache is V8's, through vm.Script's cachedData. One file per command, since
-// V8 keeps the functions a run compiled: dist/.v8-cache/<command>-<V8 version>.bin, written after
+// V8 keeps the functions a run compiled: dist/.v8-cache/<command>-<V8 version>-<build>.bin, written after
 // a run that exited 0 found none (or V8 rejected it), through a rename, so a concurrent run reads
 // a whole file or none. The build wipes dist/, caches with it. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
 import fs from 'node:fs'
@@ -32,7 +32,11 @@ const argv = process.argv
 const command = /^[a-z][a-z0-9-]{0,40}$/.test(argv[2] ?? '') ? argv[2] : 'other'
 const help = argv.slice(2).some((a) => a === '--help' || a === '-h' || a === 'help')
 const useCache = process.env.NODE_DISABLE_COMPILE_CACHE !== '1'
-const cacheFile = path.join(dist, '.v8-cache', `${command}-${process.versions.v8}.bin`)
+// V8 checks a cache against its source's length only, so the name holds the bundle's size and
+// mtime as well: a cache is never fed to another build, even one that kept dist/.v8-cache
+const built = fs.statSync(cli)
+const cacheDir = path.join(dist, '.v8-cache')
+const cacheFile = path.join(cacheDir, `${command}-${process.versions.v8}-${built.size}-${Math.trunc(built.mtimeMs)}.bin`)
 let cachedData
 if (useCache) {
   try {
@@ -51,10 +55,14 @@ const code = await cjs.exports.run(argv)
 // a --help or a failed run compiled little of what the command's runs need: it writes no cache
 if (useCache && code === 0 && !help && (cachedData === undefined || script.cachedDataRejected)) {
   try {
-    fs.mkdirSync(path.dirname(cacheFile), { recursive: true })
+    fs.mkdirSync(cacheDir, { recursive: true })
     const partial = `${cacheFile}.${process.pid}`
     fs.writeFileSync(partial, script.createCachedData())
     fs.renameSync(partial, cacheFile)
+    // the command's caches of other builds or Node versions are of no more use
+    for (const old of fs.readdirSync(cacheDir)) {
+      if (old.startsWith(`${command}-`) && old.endsWith('.bin') && path.join(cacheDir, old) !== cacheFile) fs.rmSync(path.join(cacheDir, old), { force: true })
+    }
   } catch {
     // a read-only install runs without the cache
   }
