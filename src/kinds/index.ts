@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import type { JobCommon } from '../engine/job.js'
+import type { JobCommon, RegisteredJob } from '../engine/job.js'
 import type { KindHandler } from './kind.js'
 import { custom } from './custom/index.js'
 import { dimension } from './dimension/index.js'
@@ -23,6 +23,14 @@ export const KINDS = {
 } satisfies Record<string, KindHandler>
 
 export type JobKind = keyof typeof KINDS
+
+/**
+ * The warehouse tables the jobs write, by their kinds' `targets`, sorted: the tables a custom
+ * metric may read.
+ */
+export function targetsOf(jobs: readonly RegisteredJob[]): string[] {
+  return [...new Set(jobs.flatMap((job) => KINDS[job.kind].targets?.(job) ?? []))].sort()
+}
 
 /** Every kind's name, in the table's order. */
 export const JOB_KINDS = Object.keys(KINDS) as JobKind[]

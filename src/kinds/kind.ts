@@ -27,6 +27,11 @@ export interface KindHandler<S extends z.ZodType = z.ZodType> {
   readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate, ledger: LedgerReader) => Promise<IsoDate[]>
   /** The table and rows a run wrote (or, for `etl test`, the finished partition): what the job's `checks` read. */
   readonly checkScope?: (ctx: ScopeContext) => CheckScope | undefined
+  /**
+   * The warehouse tables the job writes (its targets): what a custom metric may read
+   * (src/kinds/rollup/custom/). None by default; per-tenant tables are not listed.
+   */
+  readonly targets?: (job: RegisteredJob) => readonly string[]
   /** The cache tags a finished run of the job makes stale (none by default). */
   readonly cacheTags?: (job: RegisteredJob, target: IsoDate | null) => string[]
   /**

@@ -155,6 +155,7 @@ export const fact = defineKind({
   defaultPartition: 'day',
   inPipeline: true,
   execute: buildFact,
+  targets: (job) => [(job.definition as unknown as FactDefinition).target],
   staleDates: staleFactDays,
   // the day's partition
   checkScope: ({ job, target }) => ({

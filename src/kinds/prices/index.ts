@@ -47,6 +47,12 @@ export const prices = defineKind({
   schema: PricesSchema,
   defaultPartition: 'none',
   inPipeline: false,
+  // the bars table of the job's bars (or of its command); latest prices are not on a day
+  targets: (job) => {
+    const def = job.definition as unknown as z.infer<typeof PricesSchema>
+    const bars = def.bars ?? (def.command === 'hourly' ? 'hourly' : def.command === 'latest' ? 'latest' : 'daily')
+    return bars === 'latest' ? ['latest_prices'] : [`price_bars_${bars}`]
+  },
   // loaded when a price job runs: the HTTP client (undici) costs every other cron tick ~0.1 s to import
   execute: async (ctx) => (await import('./ingest.js')).ingestPrices(ctx),
   warmCache: warmPriceCache,

@@ -8,6 +8,8 @@ import { aggregatePeriod } from './periods.js'
 import { defineKind } from '../kind.js'
 import { dateKey } from '../../time/calendar.js'
 
+const ROLLUP_TARGET = { daily: 'daily_metrics', weekly: 'weekly_metrics', monthly: 'monthly_metrics', custom_metrics: 'custom_metric_values' } as const
+
 const PARTITION_OF = { daily: 'day', weekly: 'week', monthly: 'month', custom_metrics: 'day' } as const
 
 /**
@@ -21,6 +23,8 @@ export const RollupSchema = z
     /** weekly and monthly: the daily job whose SUCCESS rows make a week or month complete. */
     dailyJob: z.string().regex(JOB_NAME, 'must name a job').optional(),
     partition: z.enum(['day', 'week', 'month', 'none']).optional(),
+    /** custom_metrics: each definition's statement is cancelled after this many ms (a failed unit); default 30000, as `etl metric calc`. */
+    statementTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
   })
   .superRefine((def, ctx) => {
     const wanted = PARTITION_OF[def.aggregate]
@@ -60,6 +64,7 @@ export const rollup = defineKind({
   defaultPartition: 'day',
   inPipeline: true,
   execute: runRollup,
+  targets: (job) => [ROLLUP_TARGET[(job.definition as unknown as RollupDefinition).aggregate]],
   cacheTags: rollupCacheTags,
   // the cache follows the warehouse: a rollup's payloads go once its rows are committed
   afterCommit: invalidateRollupCache,

@@ -12,6 +12,7 @@ export const tableSync = defineKind({
   schema: TableSyncSchema,
   defaultPartition: 'none',
   inPipeline: false,
+  targets: (job) => [(job.definition as unknown as TableSyncDefinition).target],
   // loaded when a sync runs, not by every command that loads the registry
   execute: async (ctx) => (await import('./sync-table.js')).syncTable(ctx),
   // the rows this run inserted or changed (the whole table for `etl test`); freshness reads a PostgreSQL source

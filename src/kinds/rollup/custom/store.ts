@@ -13,6 +13,7 @@ export interface StoredDefinition {
 
 /** A source's real columns from the catalog (the warehouse schema first on the search path). */
 export async function sourceColumns(db: Kysely<any>, source: DataSource): Promise<SourceColumns> {
+  // a relation of the warehouse schema, or nothing: to_regclass of a bare name follows the search path
   const { rows } = await sql<{ name: string; type: string }>`
     select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
     where attrelid = to_regclass(${source}) and attnum > 0 and not attisdropped order by attnum`.execute(db)
