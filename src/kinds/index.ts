@@ -9,7 +9,7 @@ import { rollup } from './rollup/index.js'
 import { series } from './series/index.js'
 import { tableSync } from './table-sync/index.js'
 
-export { defineKind, type CommittedRun, type KindHandler } from './kind.js'
+export { defineKind, RouteError, type Caller, type CommittedRun, type KindHandler, type KindRoute, type RouteRequest } from './kind.js'
 
 /** The kinds table: adding a kind is adding its folder and one line here. */
 export const KINDS = {

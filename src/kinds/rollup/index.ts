@@ -5,7 +5,7 @@ import { invalidateRollupCache, rollupCacheTags, warmMetricsCache } from './cach
 import { calcCustomMetricsForDay } from './custom/job.js'
 import { aggregateDay } from './daily.js'
 import { aggregatePeriod } from './periods.js'
-import { defineKind } from '../kind.js'
+import { defineKind, type KindRoute } from '../kind.js'
 import { dateKey } from '../../time/calendar.js'
 
 const ROLLUP_TARGET = { daily: 'daily_metrics', weekly: 'weekly_metrics', monthly: 'monthly_metrics', custom_metrics: 'custom_metric_values' } as const
@@ -59,11 +59,22 @@ function scheduleArgs(job: RegisteredJob): string[] | undefined {
   return undefined
 }
 
+// the metrics admin API of `etl serve` (api.ts), loaded when a request comes
+const api = () => import('./api.js')
+const METRICS_ROUTES: readonly KindRoute[] = [
+  { method: 'GET', path: '/metrics/weekly', scope: 'metrics:read', handle: async (r) => (await api()).weekly(r) },
+  { method: 'GET', path: '/metrics/monthly', scope: 'metrics:read', handle: async (r) => (await api()).monthly(r) },
+  { method: 'GET', path: '/metrics/custom-definitions', scope: 'metrics:read', handle: async (r) => (await api()).listCustom(r) },
+  { method: 'POST', path: '/metrics/custom-definitions', scope: 'metrics:write', handle: async (r) => (await api()).defineCustom(r) },
+  { method: 'POST', path: '/metrics/calculate', scope: 'metrics:calculate', handle: async (r) => (await api()).calculate(r) },
+]
+
 export const rollup = defineKind({
   schema: RollupSchema,
   defaultPartition: 'day',
   inPipeline: true,
   execute: runRollup,
+  routes: METRICS_ROUTES,
   targets: (job) => [ROLLUP_TARGET[(job.definition as unknown as RollupDefinition).aggregate]],
   cacheTags: rollupCacheTags,
   // the cache follows the warehouse: a rollup's payloads go once its rows are committed

@@ -7,6 +7,7 @@
 --    (src/kinds/series/table.ts) whenever it makes a tenant's table.
 --  * The tenant tables are now made and filled from TypeScript (src/kinds/series/), so
 --    populate_company_metrics_time_series goes; `down` brings back the one of migration 0007.
+--  * custom_metric_definitions records who defined a metric through the metrics API.
 -- up
 do $$
 declare
@@ -50,7 +51,15 @@ select nightshift_series_view();
 
 drop function if exists populate_company_metrics_time_series(bigint, text, date, date);
 
+-- Who defined a custom metric through `etl serve` (the caller's token, docs/serve.md): what its
+-- visibility is enforced against. Null: defined by an operator (`etl metric define`).
+alter table custom_metric_definitions
+  add column owner_user text,
+  add column owner_team text,
+  add column owner_organization text;
+
 -- down
+alter table custom_metric_definitions drop column owner_user, drop column owner_team, drop column owner_organization;
 drop view if exists metrics_time_series_all;
 drop function if exists nightshift_series_view();
 do $$
