@@ -145,7 +145,7 @@ export async function backfill(env: RunEnv, options: BackfillOptions): Promise<B
   // undated jobs are told the range, so one that reads the days (the tenant series) can rebuild
   // what ends in it, whether it runs after them or alone (`--jobs populate_tenant_time_series`)
   const range = { from: options.from, to: options.to }
-  const undatedOptions = { ...sequenceOptions, requestOf: () => ({ parameters: { range } }) }
+  const undatedOptions = { ...sequenceOptions, requestOf: () => ({ parameters: { backfillRange: range } }) }
   if (plan.once.length) group({ phase: 'first', jobs: plan.once })
   await runSequence(env, plan.once, undefined, undatedOptions)
   const concurrency = env.warehouse.concurrent ? Math.max(1, options.concurrency ?? 1) : 1

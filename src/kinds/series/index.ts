@@ -26,15 +26,15 @@ export interface SeriesParameters {
   /** `etl series --date D`: the windows ending at D instead of today. */
   endDate?: IsoDate
   /** Given by `etl backfill` to the jobs that run after its days: every window of the range. */
-  range?: { from: IsoDate; to: IsoDate }
+  backfillRange?: { from: IsoDate; to: IsoDate }
 }
 
 /** The windows a run computes: today's, those ending at `--date`, or the history of a backfill's range. */
 export function windowsOf(params: SeriesParameters, periods: readonly SeriesPeriod[], today: IsoDate): SeriesWindow[] {
-  if (params.range) {
+  if (params.backfillRange) {
     // a range that reaches past today stops at today: no window ends in the future
-    const to = params.range.to > today ? today : params.range.to
-    return params.range.from > to ? [] : historyWindows(periods, params.range.from, to)
+    const to = params.backfillRange.to > today ? today : params.backfillRange.to
+    return params.backfillRange.from > to ? [] : historyWindows(periods, params.backfillRange.from, to)
   }
   const end = params.endDate ?? today
   if (end > today) throw new Error(`the series date ${end} is after today (${today})`)
