@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { JobCommon, RegisteredJob } from '../engine/job.js'
+import { IDENTIFIER } from '../io/identifiers.js'
 import type { KindHandler } from './kind.js'
 import { custom } from './custom/index.js'
 import { dimension } from './dimension/index.js'
@@ -25,11 +26,13 @@ export const KINDS = {
 export type JobKind = keyof typeof KINDS
 
 /**
- * The warehouse tables the jobs write, by their kinds' `targets`, sorted: the tables a custom
- * metric may read.
+ * The warehouse tables the jobs write (their kinds' `targets`) that a custom metric may read,
+ * sorted: plain table names only (not a per-tenant pattern), and none of nightshift's own
+ * bookkeeping tables (`etl_*`).
  */
 export function targetsOf(jobs: readonly RegisteredJob[]): string[] {
-  return [...new Set(jobs.flatMap((job) => KINDS[job.kind].targets?.(job) ?? []))].sort()
+  const names = jobs.flatMap((job) => KINDS[job.kind].targets?.(job) ?? [])
+  return [...new Set(names.filter((t) => IDENTIFIER.test(t) && !t.startsWith('etl_')))].sort()
 }
 
 /** Every kind's name, in the table's order. */

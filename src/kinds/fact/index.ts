@@ -155,8 +155,9 @@ export const fact = defineKind({
   defaultPartition: 'day',
   inPipeline: true,
   execute: buildFact,
-  targets: (job) => [(job.definition as unknown as FactDefinition).target],
   staleDates: staleFactDays,
+  // the fact table, and the calendar every build extends to its day
+  targets: (job) => [(job.definition as unknown as FactDefinition).target, 'dim_date'],
   // the day's partition
   checkScope: ({ job, target }) => ({
     table: (job.definition as unknown as FactDefinition).target,

@@ -42,18 +42,15 @@ export const PricesSchema = z.looseObject({
   retention: z.string().regex(/^\d+ (days|months|years)$/, "must be an interval such as '2 years' or '90 days'").optional(),
 })
 
+const PRICE_TABLES = { daily: 'price_bars_daily', hourly: 'price_bars_hourly', latest: 'latest_prices' } as const
+
 /** Market prices from the registered providers (src/providers/: Polygon, CoinGecko, the mock): daily bars, hourly bars, latest prices. */
 export const prices = defineKind({
   schema: PricesSchema,
   defaultPartition: 'none',
   inPipeline: false,
-  // the bars table of the job's bars (or of its command); latest prices are not on a day
-  targets: (job) => {
-    const def = job.definition as unknown as z.infer<typeof PricesSchema>
-    const bars = def.bars ?? (def.command === 'hourly' ? 'hourly' : def.command === 'latest' ? 'latest' : 'daily')
-    return bars === 'latest' ? ['latest_prices'] : [`price_bars_${bars}`]
-  },
   // loaded when a price job runs: the HTTP client (undici) costs every other cron tick ~0.1 s to import
   execute: async (ctx) => (await import('./ingest.js')).ingestPrices(ctx),
   warmCache: warmPriceCache,
+  targets: (job) => [PRICE_TABLES[(job.definition as z.infer<typeof PricesSchema>).bars ?? 'daily']],
 })

@@ -8,8 +8,7 @@ import { aggregatePeriod } from './periods.js'
 import { defineKind, type KindRoute } from '../kind.js'
 import { dateKey } from '../../time/calendar.js'
 
-const ROLLUP_TARGET = { daily: 'daily_metrics', weekly: 'weekly_metrics', monthly: 'monthly_metrics', custom_metrics: 'custom_metric_values' } as const
-
+const TARGET_OF = { daily: 'daily_metrics', weekly: 'weekly_metrics', monthly: 'monthly_metrics', custom_metrics: 'custom_metric_values' } as const
 const PARTITION_OF = { daily: 'day', weekly: 'week', monthly: 'month', custom_metrics: 'day' } as const
 
 /**
@@ -75,12 +74,12 @@ export const rollup = defineKind({
   inPipeline: true,
   execute: runRollup,
   routes: METRICS_ROUTES,
-  targets: (job) => [ROLLUP_TARGET[(job.definition as unknown as RollupDefinition).aggregate]],
   cacheTags: rollupCacheTags,
   // the cache follows the warehouse: a rollup's payloads go once its rows are committed
   afterCommit: invalidateRollupCache,
   scheduleArgs,
   warmCache: warmMetricsCache,
+  targets: (job) => [TARGET_OF[(job.definition as unknown as RollupDefinition).aggregate]],
   // the period's rows
   checkScope: ({ job, target }) => {
     const def = job.definition as unknown as RollupDefinition
