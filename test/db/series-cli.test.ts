@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { dateKey, dateRange } from '../../src/time/calendar.js'
 import { errorLines, etl } from '../helpers/cli.js'
+import { etlPty } from '../helpers/pty.js'
 import { useSubprocessWarehouse, type TestWarehouse } from '../helpers/db.js'
 
 let tw: TestWarehouse
@@ -41,5 +42,11 @@ describe('etl series --date as a subprocess', () => {
     expect(rows.map((r) => r.ts)).toEqual(dateRange('2025-02-01', '2025-02-10'))
     // 1 + 2 + … + 10, and nothing complete: no daily rollup ran
     expect(rows.at(-1)).toMatchObject({ running_sum: 55, is_complete: false })
+    // at a terminal: the table, with whether each bucket is complete
+    const screen = await etlPty(['series', 'show', '--company', '1'], env())
+    expect(screen.code).toBe(0)
+    expect(screen.text).toMatch(/tenant 1, monthly window from 2025-02-01 \(day buckets\)/)
+    expect(screen.lines.find((l) => /^ts\s/.test(l.trim()))).toMatch(/ts\s+series\s+value\s+running_sum\s+complete/)
+    expect(screen.lines.find((l) => l.includes('2025-02-10') && l.includes('sessions'))).toMatch(/2025-02-10\s+sessions\s+10\s+55\s+no/)
   })
 })

@@ -70,7 +70,7 @@ export async function seriesShow(options: SeriesOptions, command: Command): Prom
       return
     }
     print(`tenant ${company}, ${period} window from ${rows[0]!.window_start} (${rows[0]!.granularity} buckets)`)
-    print(table(['ts', 'series', 'value', 'running_sum'], rows.map((r) => [r.ts, r.series, r.value, r.running_sum])))
+    print(table(['ts', 'series', 'value', 'running_sum', 'complete'], rows.map((r) => [r.ts, r.series, r.value, r.running_sum, r.is_complete ? 'yes' : 'no'])))
   })
 }
 
