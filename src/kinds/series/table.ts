@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely'
+import { distributeNewTable } from '../../storage/citus/apply.js'
 import { hasTimescale } from '../../storage/partitions.js'
 import { registerPolicy } from '../../storage/policy.js'
 import type { IsoDate } from '../../time/calendar.js'
@@ -76,8 +77,10 @@ export async function ensureTenantSeriesTable(db: Kysely<any>, tenantId: number,
       if (timescale) {
         await sql`select create_hypertable(${table}::regclass, 'ts', chunk_time_interval => interval '1 year')`.execute(db)
       }
-      // Citus (issue #23): distribute the table here, right after it is made — this is the only
-      // place a tenant series table is created, so nothing else needs to know about Citus.
+      // Citus (issue #23): the table's treatment from the plan (schema-based sharding of the
+      // tenant's schema) right after it is made; off Citus one cached catalog read. This is the
+      // only place a tenant series table is created, so nothing else needs to know about Citus.
+      await distributeNewTable(db, table, 'tenant series')
       await registerPolicy(
         db,
         { table, timeColumn: 'ts', grain: SERIES_POLICY.grain, retention: SERIES_POLICY.retention, mode: timescale ? 'timescaledb' : 'native', jobName: options.jobName },
