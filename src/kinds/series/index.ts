@@ -43,8 +43,9 @@ export function windowsOf(params: SeriesParameters, periods: readonly SeriesPeri
 
 /**
  * populate_tenant_time_series: for each active tenant (or the one in `parameters.company`),
- * makes its table if missing (ensureTenantSeriesTable) and fills each window (fillTenantWindow). One tenant's failure does not stop
- * the others: it is a failed unit (the run is PARTIAL) and the next run does it again.
+ * makes its table if missing (ensureTenantSeriesTable) and fills each window (fillTenantWindow).
+ * One tenant's failure does not stop the others: it is a failed unit (the run is PARTIAL) and the
+ * next run does it again.
  *
  * Concurrency 1 (always on PGlite): every tenant runs on the run's own transaction, inside a
  * SAVEPOINT that is rolled back if it fails, so the rows commit with the ledger row. Concurrency
