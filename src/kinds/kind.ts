@@ -25,6 +25,11 @@ export interface KindHandler<S extends z.ZodType = z.ZodType> {
   readonly execute: (ctx: JobContext) => Promise<JobResult | void>
   /** Earlier partitions whose source changed since they were built (late-arriving data); `etl run` redoes them first. */
   readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate, ledger: LedgerReader) => Promise<IsoDate[]>
+  /**
+   * The tables a job of the kind writes (its targets, in the warehouse schema unless qualified):
+   * `etl docs` names the job beside each table of the catalog.
+   */
+  readonly targets?: (job: RegisteredJob) => readonly string[]
   /** The table and rows a run wrote (or, for `etl test`, the finished partition): what the job's `checks` read. */
   readonly checkScope?: (ctx: ScopeContext) => CheckScope | undefined
   /** The cache tags a finished run of the job makes stale (none by default). */

@@ -179,6 +179,7 @@ export const dimension = defineKind({
   defaultPartition: 'none',
   inPipeline: true,
   execute: syncDimension,
+  targets: (job) => [(job.definition as unknown as DimensionDefinition).target],
   // the current versions this run inserted (all current ones for `etl test`); freshness reads the source
   checkScope: ({ job, runId, source }) => {
     const def = job.definition as unknown as DimensionDefinition

@@ -158,6 +158,8 @@ export const fact = defineKind({
   inPipeline: true,
   execute: buildFact,
   staleDates: staleFactDays,
+  // the fact table, and the calendar every build extends to its day
+  targets: (job) => [(job.definition as unknown as FactDefinition).target, 'dim_date'],
   // the day's partition
   checkScope: ({ job, target }) => ({
     table: (job.definition as unknown as FactDefinition).target,

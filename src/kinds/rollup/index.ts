@@ -8,6 +8,7 @@ import { aggregatePeriod } from './periods.js'
 import { defineKind } from '../kind.js'
 import { dateKey } from '../../time/calendar.js'
 
+const TARGET_OF = { daily: 'daily_metrics', weekly: 'weekly_metrics', monthly: 'monthly_metrics', custom_metrics: 'custom_metric_values' } as const
 const PARTITION_OF = { daily: 'day', weekly: 'week', monthly: 'month', custom_metrics: 'day' } as const
 
 /**
@@ -65,6 +66,7 @@ export const rollup = defineKind({
   afterCommit: invalidateRollupCache,
   scheduleArgs,
   warmCache: warmMetricsCache,
+  targets: (job) => [TARGET_OF[(job.definition as unknown as RollupDefinition).aggregate]],
   // the period's rows
   checkScope: ({ job, target }) => {
     const def = job.definition as unknown as RollupDefinition
