@@ -165,7 +165,6 @@ comment on column weekly_metrics.is_complete is 'every day of the week has a SUC
 comment on column weekly_metrics.active_learner_days is 'sum over the days of daily active learners (a learner counts once per day)';
 comment on column weekly_metrics.weekly_active_learners is 'WAU: distinct learners active on any day of the week, from the facts (a learner active on three days counts once)';
 comment on column weekly_metrics.weekly_active_learners_growth_pct is 'WAU against the previous week, %; null when either week is incomplete or the previous is 0';
-comment on column weekly_metrics.avg_daily_active_learners is 'active_learner_days / days covered';
 comment on table monthly_metrics is 'One row per tenant and calendar month, from daily_metrics; monthly_active_learners from the facts.';
 comment on column monthly_metrics.tenant_name is 'the tenant''s name in the dim_tenant version valid at the end of the month';
 comment on column monthly_metrics.month_start is 'first day of the month: dim_date.month_start';
@@ -174,6 +173,51 @@ comment on column monthly_metrics.active_learner_days is 'sum over the days of d
 comment on column monthly_metrics.monthly_active_learners is 'MAU: distinct learners active on any day of the month, from the facts';
 comment on column monthly_metrics.monthly_active_learners_growth_pct is 'MAU against the previous month, %; null when either month is incomplete or the previous is 0';
 comment on column monthly_metrics.weekly_breakdown is 'the ISO weeks that touch the month, clipped to it';
+
+-- the columns weekly_metrics and monthly_metrics share, and daily_metrics' measures
+do $do$
+declare
+  t text;
+  c record;
+begin
+  for c in select * from (values
+    ('sessions', 'sessions that day'), ('session_minutes', 'minutes of those sessions'),
+    ('activities_completed', 'activities completed in them'), ('correct_responses', 'correct responses in them'),
+    ('total_responses', 'responses in them'), ('homework_submitted', 'homework submissions that day'),
+    ('homework_graded', 'of them, graded'), ('homework_score_sum', 'sum of the graded scores'),
+    ('homework_avg_score', 'mean graded score; null when none was graded'), ('recommendations_made', 'recommendations made that day'),
+    ('recommendations_accepted', 'of them, accepted'), ('recommendation_accept_rate', 'accepted / made; null when none was made'),
+    ('focus_events', 'focus events that day'), ('avg_focus_score', 'mean focus score; null without events'),
+    ('computed_at', 'when the run computed the row')) as v (name, text)
+  loop
+    execute format('comment on column daily_metrics.%I is %L', c.name, c.text);
+  end loop;
+  foreach t in array array['weekly_metrics', 'monthly_metrics'] loop
+    for c in select * from (values
+      ('tenant_id', 'the tenant'), ('days_in_period', 'days in the period'),
+      ('days_covered', 'days with a SUCCESS daily rollup'), ('missing_days', 'days without one: the period is incomplete'),
+      ('sessions', 'sum of daily sessions'), ('session_minutes', 'sum of daily session minutes'),
+      ('activities_completed', 'sum over the days'), ('correct_responses', 'sum over the days'), ('total_responses', 'sum over the days'),
+      ('correct_rate', 'correct / total responses; null when nobody answered'),
+      ('homework_submitted', 'sum over the days'), ('homework_graded', 'sum over the days'),
+      ('homework_avg_score', 'mean graded score over the period'), ('recommendations_made', 'sum over the days'),
+      ('recommendations_accepted', 'sum over the days'), ('recommendation_accept_rate', 'accepted / made over the period'),
+      ('new_learners', 'learners created in the period'), ('avg_daily_active_learners', 'active_learner_days / days covered'),
+      ('avg_daily_sessions', 'sessions / days covered'), ('avg_daily_session_minutes', 'session_minutes / days covered'),
+      ('sessions_growth_pct', 'against the previous period, %; null when either is incomplete or the base is 0'),
+      ('session_minutes_growth_pct', 'against the previous period, %; null when either is incomplete or the base is 0'),
+      ('active_learners_growth_pct', 'growth of the daily average of daily active learners (not of WAU/MAU), %'),
+      ('new_learners_growth_pct', 'against the previous period, %; null when either is incomplete or the base is 0'),
+      ('homework_growth_pct', 'homework submitted against the previous period, %'),
+      ('run_id', 'the run that wrote the row'), ('computed_at', 'when the run computed the row')) as v (name, text)
+    loop
+      execute format('comment on column %I.%I is %L', t, c.name, c.text);
+    end loop;
+  end loop;
+end
+$do$;
+comment on column weekly_metrics.week_end is 'Sunday of the week';
+comment on column monthly_metrics.month_end is 'last day of the month';
 
 comment on table custom_metric_definitions is 'Custom metric definitions, versioned: redefining a name with a change adds version n+1 (etl metric define).';
 comment on table custom_metric_values is 'Custom metric values per definition, day and dimension values.';

@@ -84,18 +84,25 @@ async function readHypertables(db: Kysely<any>, schemas: readonly string[]): Pro
   return new Map(rows.map((r) => [`${r.schema}.${r.name}`, `TimescaleDB hypertable on ${r.column_name}${r.chunk ? `, chunks of ${r.chunk}` : ''}`]))
 }
 
-/** Which jobs write each table, from the kinds' targets; qualified names are kept as given. */
-function writers(jobs: readonly RegisteredJob[]): Map<string, string[]> {
-  const out = new Map<string, string[]>()
+/**
+ * Which jobs write each table, from the kinds' targets (qualified names kept as given), and what
+ * the columns a kind adds mean, for columns without a comment of their own.
+ */
+function writers(jobs: readonly RegisteredJob[]): { written: Map<string, string[]>; notes: Map<string, Record<string, string>> } {
+  const written = new Map<string, string[]>()
+  const notes = new Map<string, Record<string, string>>()
   for (const job of jobs) {
-    for (const target of KINDS[job.kind].targets?.(job) ?? []) {
-      const list = out.get(target) ?? []
+    const kind = KINDS[job.kind]
+    for (const target of kind.targets?.(job) ?? []) {
+      const list = written.get(target) ?? []
       if (!list.includes(job.name)) list.push(job.name)
-      out.set(target, list)
+      written.set(target, list)
+      const extra = kind.columnNotes?.(job)
+      if (extra) notes.set(target, { ...notes.get(target), ...extra })
     }
   }
-  for (const list of out.values()) list.sort()
-  return out
+  for (const list of written.values()) list.sort()
+  return { written, notes }
 }
 
 function kindOf(relkind: string, hypertable: boolean): CatalogTable['kind'] {
@@ -120,7 +127,7 @@ export async function readCatalog(db: Kysely<any>, schema: string, jobs: readonl
   const { tables, columns } = await readTables(db, schemas)
   const hypertables = await readHypertables(db, schemas)
   const policies = new Map((await readPolicies(db)).map((p) => [p.table, p]))
-  const written = writers(jobs)
+  const { written, notes } = writers(jobs)
   return tables.map((t) => {
     const qualified = `${t.schema}.${t.name}`
     const display = t.schema === schema ? t.name : `${TENANT_SCHEMA.test(t.schema) ? TENANT_PLACEHOLDER : t.schema}.${t.name}`
@@ -138,7 +145,7 @@ export async function readCatalog(db: Kysely<any>, schema: string, jobs: readonl
           type: c.type,
           nullable: !c.not_null,
           key: [c.pk ? 'PK' : '', c.ref ? `→ ${c.ref}` : ''].filter(Boolean).join(' '),
-          comment: c.comment,
+          comment: c.comment ?? notes.get(display)?.[c.name] ?? null,
         })),
       writtenBy: written.get(display) ?? [],
       partitioning,
