@@ -181,6 +181,7 @@ export const dimension = defineKind({
   execute: syncDimension,
   targets: (job) => [(job.definition as unknown as DimensionDefinition).target],
   columnNotes: (job) => ({
+    ...Object.fromEntries((job.definition as unknown as DimensionDefinition).businessKey.map((k) => [k, 'business key: the source row\'s key'])),
     [surrogateKeyOf(job.definition as unknown as DimensionDefinition)]: 'surrogate key of this version: what the facts\' *_key columns hold',
     row_hash: 'md5 of the source row as stored: the check strategy compares it',
     is_deleted: 'a tombstone version: the row is gone from the source (hardDeletes: new_record)',
