@@ -172,7 +172,7 @@ comment on column monthly_metrics.is_complete is 'every day of the month has a S
 comment on column monthly_metrics.active_learner_days is 'sum over the days of daily active learners (a learner counts once per day)';
 comment on column monthly_metrics.monthly_active_learners is 'MAU: distinct learners active on any day of the month, from the facts';
 comment on column monthly_metrics.monthly_active_learners_growth_pct is 'MAU against the previous month, %; null when either month is incomplete or the previous is 0';
-comment on column monthly_metrics.weekly_breakdown is 'the ISO weeks that touch the month, clipped to it';
+comment on column monthly_metrics.weekly_breakdown is 'the ISO weeks that touch the month, clipped to it; active_learners: distinct learners in that part of the week';
 
 -- the columns weekly_metrics and monthly_metrics share, and daily_metrics' measures
 do $do$

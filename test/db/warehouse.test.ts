@@ -222,6 +222,21 @@ describe('weekly and monthly distinct active learners', () => {
       select tenant_id, month_start::text as month_start, monthly_active_learners as mau, monthly_active_learners_growth_pct as growth
       from monthly_metrics order by 1, 2`)
     expect(norm(actual)).toEqual(norm(expected))
+    // the month's ISO weeks, clipped to it, each with its own distinct learners
+    const breakdown = await rows<Record<string, unknown>>(`
+      select m.tenant_id, m.month_start::text as month_start, (w->>'week_start') as week_start, (w->>'active_learners')::int as n
+      from monthly_metrics m cross join lateral jsonb_array_elements(m.weekly_breakdown) w order by 1, 2, 3`)
+    const byHand = await rows<Record<string, unknown>>(`
+      with weeks as (
+        select distinct m.tenant_id, m.month_start, (w->>'week_start') as week_start
+        from monthly_metrics m cross join lateral jsonb_array_elements(m.weekly_breakdown) w
+      )
+      select w.tenant_id, w.month_start::text as month_start, w.week_start, (select count(distinct x.learner_id) from ${ACTIVITY} x
+               where x.tenant_id = w.tenant_id and x.d - (extract(isodow from x.d)::int - 1) = w.week_start::date
+                 and date_trunc('month', x.d)::date = w.month_start)::int as n
+      from weeks w order by 1, 2, 3`)
+    expect(norm(breakdown)).toEqual(norm(byHand))
+    expect(breakdown.some((r) => Number(r.n) > 0)).toBe(true)
     const jan = actual.find((r) => Number(r.tenant_id) === 1 && r.month_start === '2025-01-01')
     expect(jan?.growth).toBeNull() // December was never rolled up: no comparison
     const feb = actual.find((r) => Number(r.tenant_id) === 1 && r.month_start === '2025-02-01')

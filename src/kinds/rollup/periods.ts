@@ -61,14 +61,20 @@ function periodSql(grain: Grain, dimTenant: ReadonlySet<string>): string {
              sum(m.homework_submitted) as homework_submitted
       from daily_metrics m where m.metric_date >= $1::date and m.metric_date < $2::date
       group by 1, 2
+    ), wk_au as (
+      select x.tenant_id, x.d - (extract(isodow from x.d)::int - 1) as week_start, count(distinct x.learner_id) as active_learners
+      from (select tenant_id, learner_id, to_date(date_key::text, 'YYYYMMDD') as d from learners where date_key >= $9) x
+      group by 1, 2
     ), breakdown as (
       select t.tenant_id, jsonb_agg(jsonb_build_object(
                'week_start', w.week_start, 'from', w.from_day, 'to', w.to_day, 'days', w.days,
                'sessions', coalesce(s.sessions, 0), 'session_minutes', coalesce(s.session_minutes, 0),
                'active_learner_days', coalesce(s.active_learner_days, 0), 'new_learners', coalesce(s.new_learners, 0),
-               'homework_submitted', coalesce(s.homework_submitted, 0)) order by w.week_start) as weeks
+               'homework_submitted', coalesce(s.homework_submitted, 0),
+               'active_learners', coalesce(a.active_learners, 0)) order by w.week_start) as weeks
       from tenants t cross join wk w
       left join wk_sums s on s.tenant_id = t.tenant_id and s.week_start = w.week_start
+      left join wk_au a on a.tenant_id = t.tenant_id and a.week_start = w.week_start
       group by t.tenant_id
     )`
       : ''
