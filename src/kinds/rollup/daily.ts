@@ -71,8 +71,9 @@ function dailySql(dims: Dimensions): string {
 }
 
 /**
- * aggregate_daily_metrics: upserts one row per tenant for the day (active tenants included), then removes the rows of
- * tenants this run no longer produced (their facts were rebuilt away). Re-running is idempotent.
+ * aggregate_daily_metrics: upserts one row per tenant for the day (every active tenant, and any
+ * with facts), then removes the rows of tenants this run no longer produced (their facts were
+ * rebuilt away, or the tenant is no longer active). Re-running is idempotent.
  */
 export async function aggregateDay(ctx: JobContext): Promise<JobResult> {
   if (!ctx.target || !ctx.bounds) throw new Error('the daily rollup needs a day')

@@ -6,7 +6,7 @@ import type { JobContext } from '../../engine/job.js'
 // columns it has; before that sync there are no zero rows and no names.
 
 /**
- * The tenants that get a row every day, zeros where they had no activity (docs/dashboard-tables.md):
+ * The tenants that get a row every day, zeros where they had no activity (docs/metrics.md):
  * an *active tenant* on a day is one whose current dim_tenant version is not deleted (a tenant
  * gone from the source), is_active, and was created before the day's end, so a backfill gives no
  * zeros for days before a tenant existed. Without dim_tenant (never synced), only tenants with
@@ -20,8 +20,8 @@ export function activeTenantsSql(columns: ReadonlySet<string>, end: string): str
 }
 
 /**
- * The tenant's name as of the day: the dim_tenant version valid at the day's last instant (the
- * latest that started before its end), else the earliest (a tenant first synced later).
+ * The tenant's name as of a period (day, week, month): the dim_tenant version valid at its last
+ * instant (the latest that started before `end`), else the earliest (a tenant first synced later).
  */
 export function tenantNamesSql(columns: ReadonlySet<string>, end: string): string {
   if (!columns.has('tenant_id') || !columns.has('name')) return `select null::bigint as tenant_id, null::text as name where ${end} is null and false` // names the parameter, so it has a type
