@@ -30,6 +30,8 @@ export interface KindHandler<S extends z.ZodType = z.ZodType> {
    * `etl docs` names the job beside each table of the catalog.
    */
   readonly targets?: (job: RegisteredJob) => readonly string[]
+  /** What the columns the kind adds to its targets mean (a dimension's SCD2 columns), for `etl docs` where the table has no comment. */
+  readonly columnNotes?: (job: RegisteredJob) => Readonly<Record<string, string>>
   /** The table and rows a run wrote (or, for `etl test`, the finished partition): what the job's `checks` read. */
   readonly checkScope?: (ctx: ScopeContext) => CheckScope | undefined
   /** The cache tags a finished run of the job makes stale (none by default). */

@@ -94,4 +94,6 @@ export const series = defineKind({
   defaultPartition: 'none',
   inPipeline: true,
   execute: populateSeries,
+  // one schema per tenant, made by populate_company_metrics_time_series
+  targets: () => ['analytics_company_{id}.metrics_time_series'],
 })
