@@ -94,6 +94,7 @@ export const series = defineKind({
   defaultPartition: 'none',
   inPipeline: true,
   execute: populateSeries,
-  // one schema per tenant, made by populate_company_metrics_time_series
-  targets: () => ['analytics_company_{id}.metrics_time_series'],
+  // one schema per tenant, made by ensureTenantSeriesTable (src/kinds/series/table.ts)
+  // and the view across tenants that ensureTenantSeriesTable re-creates
+  targets: () => ['analytics_company_{id}.metrics_time_series', 'metrics_time_series_all'],
 })
