@@ -6,6 +6,7 @@ import type { EtlContext } from '../engine/context.js'
 import { assertEnded, lastEndedDay } from '../engine/ended.js'
 import { dailySuccessRate, recentRuns } from '../engine/ledger/index.js'
 import { runJob } from '../engine/runner.js'
+import { consoleRoutes } from '../console/routes.js'
 import { EtlError, exitCodeOf } from '../errors.js'
 import { redact } from '../redact.js'
 import { parseDate } from '../time/calendar.js'
@@ -20,6 +21,7 @@ import { prometheusMetrics } from './metrics.js'
  *   GET  /status/summary    daily success rate of the last 7 days
  *   GET  /metrics           Prometheus text format
  *   GET  /healthz           200 when the warehouse answers, else 503; no token needed
+ *   /console/…              the run console's pages, behind a login form (docs/console.md)
  *
  * HTTP statuses follow the exit codes: 200 for 0, 500 for a FAILED or PARTIAL run (1), 400 for
  * bad input (2; 404 for an unknown job), 503 for the environment (3).
@@ -63,8 +65,10 @@ const ROUTES: Array<{ pattern: RegExp; method: 'GET' | 'POST'; auth: boolean }> 
 ]
 
 export async function startAdminServer(ctx: EtlContext, options: ServeOptions): Promise<AdminServer> {
+  const pages = consoleRoutes(ctx, options.token)
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
+    if (await pages.handle(req, res, url)) return // the run console: /console/… (src/console/routes.ts)
     const route = ROUTES.find((r) => r.pattern.test(url.pathname))
     if (!route) throw new HttpError(404, `no such endpoint: ${url.pathname}`)
     if (req.method !== route.method && !(route.method === 'GET' && req.method === 'HEAD')) {

@@ -1,13 +1,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
-import { openCache } from '../../cache/redis.js'
 import type { EtlContext } from '../../engine/context.js'
 import { attemptsOfInvocation, recentInvocations } from '../../engine/ledger/index.js'
 import { lastEndedDay } from '../../engine/ended.js'
 import { EtlError } from '../../errors.js'
 import { redact } from '../../redact.js'
-import { loadConsole, type LoadOptions } from '../../console/model/load.js'
+import { loadConsole, readCacheStats, type LoadOptions } from '../../console/model/load.js'
 import { describeInvocation, timeline } from '../../console/model/runs.js'
 import { buildLineage } from '../../console/model/lineage.js'
 import { graphText } from '../../console/text/graph.js'
@@ -24,7 +23,6 @@ export async function consoleInputs(ctx: EtlContext, range: { from?: IsoDate; to
   if (range.from && range.to && range.from > range.to) throw new EtlError('BAD_RANGE', `--from ${range.from} is after --to ${range.to}; swap them`)
   const warehouse = await ctx.connections.warehouse()
   const registry = await ctx.registry()
-  let redis: Awaited<ReturnType<typeof openCache>> | undefined
   return {
     db: warehouse.db,
     registry,
@@ -32,7 +30,7 @@ export async function consoleInputs(ctx: EtlContext, range: { from?: IsoDate; to
     timezone: ctx.config.timezone,
     from: range.from ?? (range.to ? addDays(range.to, -29) : undefined),
     to: range.to,
-    redis: ctx.config.redisUrl ? async () => (redis ??= await openCache(ctx.config, ctx.log)) : undefined,
+    cache: () => readCacheStats(ctx.config, ctx.log),
   }
 }
 
@@ -52,7 +50,7 @@ export async function statusGrid(options: { from?: IsoDate; to?: IsoDate; job?: 
     const to = options.to ?? lastEndedDay('day', ctx.now(), ctx.config.timezone)
     const from = options.from ?? addDays(to, -13)
     const inputs = await consoleInputs(ctx, { from, to })
-    const model = await loadConsole({ ...inputs, redis: undefined, invocations: 1, historyDays: 1 })
+    const model = await loadConsole({ ...inputs, cache: undefined, invocations: 1, historyDays: 1 })
     const colour = Boolean(process.stdout.isTTY) && !ctx.config.noColor
     print(gridText(model.grid.filter((r) => !options.job || r.job.name === options.job), model.range, { colour }))
   })

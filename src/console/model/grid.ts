@@ -4,8 +4,8 @@ import { addDays, dateRange, nextPeriodStart, periodStart, type IsoDate } from '
 
 /**
  * The Partitions grid: one row per job, one cell per partition (a day, a week or a month, which
- * spans its days), coloured by the latest state. A job without partition gets a cell per day it
- * ran. Folded in Node from one query of the range's attempts.
+ * spans its days), coloured by the latest state. A job without partition gets one cell over the
+ * range: its latest run. Folded in Node from one query of the range's attempts.
  */
 export type CellState = 'SUCCESS' | 'FAILED' | 'PARTIAL' | 'SKIPPED' | 'RUNNING' | 'GONE' | 'NEVER' | 'STALE'
 
@@ -56,21 +56,31 @@ export function buildGrid(
   due: ReadonlyMap<string, IsoDate | null>,
 ): GridRow[] {
   const byJob = new Map<string, Map<IsoDate, ConsoleAttempt[]>>()
+  const unpartitioned = new Map<string, ConsoleAttempt[]>()
   for (const a of attempts) {
-    const key = a.target ?? a.run_date
-    if (key < range.from && a.target === null) continue
+    if (a.target === null) {
+      unpartitioned.set(a.job_name, [...(unpartitioned.get(a.job_name) ?? []), a])
+      continue
+    }
+    const key = a.target
     let m = byJob.get(a.job_name)
     if (!m) byJob.set(a.job_name, (m = new Map()))
     let list = m.get(key)
     if (!list) m.set(key, (list = []))
     list.push(a)
   }
-  return jobs.map((job) => {
+  const days = dateRange(range.from, range.to).length
+  const rows = jobs.map((job): GridRow => {
+    if (job.partition === 'none') {
+      // one cell over the range: its latest run, whenever that was (it runs for no day)
+      const list = unpartitioned.get(job.name) ?? []
+      return { job, cells: [{ start: range.from, span: days, state: latestState(list), attempts: list }] }
+    }
     const mine = byJob.get(job.name) ?? new Map<IsoDate, ConsoleAttempt[]>()
     const cells: Cell[] = []
     for (const start of partitionsOf(job, range)) {
       const list = mine.get(start) ?? []
-      const end = job.partition === 'day' || job.partition === 'none' ? addDays(start, 1) : nextPeriodStart(start, job.partition)
+      const end = job.partition === 'day' ? addDays(start, 1) : nextPeriodStart(start, job.partition)
       const first = start < range.from ? range.from : start
       const last = addDays(end, -1) > range.to ? range.to : addDays(end, -1)
       const span = dateRange(first, last).length
@@ -82,6 +92,9 @@ export function buildGrid(
     }
     return { job, cells }
   })
+  // jobs that ran first, partitioned before unpartitioned, then the registry's order
+  const rank = (r: GridRow) => (r.cells.every((c) => c.state === 'NEVER') ? 2 : r.job.partition === 'none' ? 1 : 0)
+  return rows.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map(({ r }) => r)
 }
 
 /** The partitions of a job that touch `[from, to]`, in order (a week that starts before `from` too). */

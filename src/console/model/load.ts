@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely'
-import type { Redis } from '../../cache/redis.js'
+import { closeCache, openCache } from '../../cache/redis.js'
 import { cacheStats, type CacheStats } from '../../cache/stats.js'
+import type { Config } from '../../config.js'
+import type { Logger } from '../../log.js'
 import { latestCheckResults, type StoredCheckResult } from '../../engine/checks/store.js'
 import { lastEndedDay } from '../../engine/ended.js'
 import type { RegisteredJob } from '../../engine/job.js'
@@ -69,7 +71,8 @@ export interface LoadOptions {
   readonly invocations?: number
   /** Days of history on the job pages. */
   readonly historyDays?: number
-  readonly redis?: () => Promise<Redis | undefined>
+  /** The Health page's cache figures; leave out where there is no Redis or it is not wanted. */
+  readonly cache?: () => Promise<CacheStats | string | null>
 }
 
 export const DEFAULT_GRID_DAYS = 30
@@ -123,7 +126,7 @@ export async function loadConsole(options: LoadOptions): Promise<ConsoleModel> {
     alerts,
     rates,
     checks,
-    cache: await readCache(options.redis),
+    cache: options.cache ? await options.cache() : null,
     lineage,
   }
 }
@@ -159,13 +162,17 @@ function freshnessOf(job: RegisteredJob, attempts: readonly ConsoleAttempt[], no
   return latest && latest >= expected ? 'fresh' : 'behind'
 }
 
-async function readCache(open: LoadOptions['redis']): Promise<CacheStats | string | null> {
-  if (!open) return null
+/** The cache's figures when REDIS_URL is set: a connection of its own, closed after; why not, when Redis does not answer. */
+export async function readCacheStats(config: Config, log: Logger): Promise<CacheStats | string | null> {
+  if (!config.redisUrl) return null
+  const redis = await openCache(config, log)
+  if (!redis) return 'REDIS_URL is set but Redis does not answer'
   try {
-    const redis = await open()
-    return redis ? await cacheStats(redis) : null
+    return await cacheStats(redis)
   } catch (error) {
     return `Redis did not answer: ${(error as Error).message}`
+  } finally {
+    await closeCache(redis)
   }
 }
 

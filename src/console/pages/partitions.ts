@@ -27,7 +27,7 @@ ${live
   })
   const body = html`${filters}${legend()}
 <div class="gridwrap"><table class="grid" id="grid">${head}${rows}</table></div>
-<p class="muted">A cell is a partition's latest state (a week or a month spans its days; a job without partition shows the day it ran). A dark underline marks the partition due by the job's deadline; a red outline, one past it and not SUCCESS.</p>`
+<p class="muted">A cell is a partition's latest state (a week or a month spans its days; a job without partition, one bar: its latest run). A dark underline marks the partition due by the job's deadline; a red outline, one past it and not SUCCESS.</p>`
   return { id: 'partitions', nav: 'partitions', title: 'Partitions', body }
 }
 

@@ -1,0 +1,10 @@
+import { chromium } from 'playwright-core'
+const [url, out, w] = process.argv.slice(2)
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] })
+const p = await b.newPage({ viewport: { width: Number(w ?? 1400), height: 900 } })
+p.on('console', (m) => console.log('console:', m.type(), m.text()))
+p.on('pageerror', (e) => console.log('pageerror:', e.message))
+await p.goto(url)
+await p.waitForTimeout(300)
+await p.screenshot({ path: out, fullPage: false })
+await b.close()
