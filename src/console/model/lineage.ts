@@ -76,14 +76,34 @@ export function buildLineage(jobs: readonly RegisteredJob[], freshness: Readonly
     return d
   }
   for (const id of nodes.keys()) depth(id, new Set())
-  const perColumn = new Map<number, number>()
-  const laid: LineageNode[] = [...nodes.values()]
-    .sort((a, b) => column.get(a.id)! - column.get(b.id)! || a.label.localeCompare(b.label))
-    .map((n) => {
-      const c = column.get(n.id)!
-      const row = perColumn.get(c) ?? 0
-      perColumn.set(c, row + 1)
-      return { ...n, column: c, row }
-    })
-  return { nodes: laid, edges, columns: Math.max(0, ...column.values()) + 1, rows: Math.max(0, ...perColumn.values()) }
+  // a node without inputs (a source table, a job reading none) sits just left of its first reader
+  for (const id of nodes.keys()) {
+    if (edges.some((e) => e.to === id)) continue
+    const readers = edges.filter((e) => e.from === id).map((e) => column.get(e.to)!)
+    if (readers.length) column.set(id, Math.max(0, Math.min(...readers) - 1))
+  }
+  // rows: sweeps by the mean row of a node's neighbours in the column before (then after), so
+  // edges cross less; ties by name, so the layout is stable
+  const columns = Math.max(0, ...column.values()) + 1
+  const inColumn = (c: number) => [...nodes.values()].filter((n) => column.get(n.id) === c)
+  const row = new Map<string, number>()
+  inColumn(0).sort((a, b) => a.label.localeCompare(b.label)).forEach((n, i) => row.set(n.id, i))
+  const place = (c: number, neighbours: (id: string) => string[]) => {
+    const here = inColumn(c)
+    const weight = new Map(
+      here.map((n) => {
+        const rows = neighbours(n.id).filter((id) => row.has(id)).map((id) => row.get(id)!)
+        return [n.id, rows.length ? rows.reduce((a, b) => a + b, 0) / rows.length : (row.get(n.id) ?? Number.MAX_SAFE_INTEGER)]
+      }),
+    )
+    here.sort((a, b) => weight.get(a.id)! - weight.get(b.id)! || a.label.localeCompare(b.label)).forEach((n, i) => row.set(n.id, i))
+  }
+  const inputsOf = (id: string) => edges.filter((e) => e.to === id).map((e) => e.from)
+  const outputsOf = (id: string) => edges.filter((e) => e.from === id).map((e) => e.to)
+  for (let c = 1; c < columns; c++) place(c, inputsOf)
+  for (let c = columns - 2; c >= 0; c--) place(c, outputsOf)
+  for (let c = 1; c < columns; c++) place(c, inputsOf)
+  const rows = Math.max(0, ...Array.from({ length: columns }, (_, c) => inColumn(c).length))
+  const laid: LineageNode[] = [...nodes.values()].map((n) => ({ ...n, column: column.get(n.id)!, row: row.get(n.id)! }))
+  return { nodes: laid, edges, columns, rows }
 }

@@ -69,7 +69,7 @@ export interface InvocationSummary {
   readonly partial: number
   readonly skipped: number
   readonly running: number
-  /** Rows that were a later attempt of a pair that had failed before. */
+  /** Rows whose pair's attempt before them (by any command) had FAILED or was PARTIAL: what a retry does. */
   readonly retried: number
   readonly rows_processed: number
   readonly via: string | null
@@ -87,7 +87,11 @@ export async function recentInvocations(db: Db, limit: number): Promise<Invocati
       (count(*) filter (where r.status = 'PARTIAL'))::int as partial,
       (count(*) filter (where r.status = 'SKIPPED'))::int as skipped,
       (count(*) filter (where r.status = 'RUNNING'))::int as running,
-      (count(*) filter (where r.attempt > 1 and r.status <> 'SKIPPED'))::int as retried,
+      (count(*) filter (where r.status <> 'SKIPPED' and (
+        select p.status from etl_job_runs p
+        where p.job_name = r.job_name and p.target_date is not distinct from r.target_date
+          and p.started_at < r.started_at and p.status <> 'SKIPPED'
+        order by p.started_at desc limit 1) in ('FAILED', 'PARTIAL')))::int as retried,
       coalesce(sum(r.rows_processed), 0)::float8 as rows_processed,
       max(r.parameters->>'via') as via
     from etl_job_runs r
