@@ -75,8 +75,8 @@ export async function consoleScenario(): Promise<ConsoleScenario> {
     const started = new Date('2025-01-16T08:00:00Z')
     await sql`
       insert into etl_job_runs (invocation_id, job_name, run_date, target_date, status, started_at, heartbeat_at, attempt, host, pid, parameters)
-      values (${randomUUID()}, 'calc_custom_metrics', ${LAST_DAY}, ${LAST_DAY}, 'RUNNING', ${started}, ${started}, 2, 'gone-host', 999999, '{}'),
-             (${randomUUID()}, 'build_fact_homework_events', ${LAST_DAY}, ${MARKUP_DAY}, 'FAILED', ${started}, ${started}, 2, 'test', 1, '{}')`.execute(db.db)
+      values (${randomUUID()}, 'calc_custom_metrics', '2025-01-16', ${LAST_DAY}, 'RUNNING', ${started}, ${started}, 2, 'gone-host', 999999, '{}'),
+             (${randomUUID()}, 'build_fact_homework_events', '2025-01-16', ${MARKUP_DAY}, 'FAILED', ${started}, ${started}, 2, 'test', 1, '{}')`.execute(db.db)
     await sql`update etl_job_runs set error_message = ${XSS}, duration_ms = 5, completed_at = started_at where status = 'FAILED' and job_name = 'build_fact_homework_events'`.execute(db.db)
   } finally {
     await db.close()
