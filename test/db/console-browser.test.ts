@@ -35,7 +35,9 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true })
 })
 
-const colourOf = (page: Page, selector: string) => page.locator(selector).first().evaluate((el) => getComputedStyle(el).backgroundColor)
+// run in the page: the browser's globals, which this project's TypeScript (no DOM lib) does not declare
+const browserGlobal = globalThis as unknown as { getComputedStyle(el: unknown): { backgroundColor: string }; __xss?: number; document: { cookie: string } }
+const colourOf = (page: Page, selector: string) => page.locator(selector).first().evaluate((el) => (globalThis as unknown as typeof browserGlobal).getComputedStyle(el).backgroundColor)
 const cell = (job: string, day: string) => `tr[data-job="${job}"] td[data-day="${day}"]`
 
 /** What a person sees on the Partitions page of either the report or the live pages. */
@@ -56,7 +58,7 @@ async function expectPartitions(page: Page): Promise<void> {
   expect(title).toMatch(/#3 SUCCESS .*rows · \d+ ms/)
   // the markup in an error message is text: in the tooltip, never run
   expect(await page.locator(cell('build_fact_homework_events', MARKUP_DAY)).getAttribute('title')).toContain('<script>window.__xss = 1</script>')
-  expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined()
+  expect(await page.evaluate(() => (globalThis as unknown as typeof browserGlobal).__xss)).toBeUndefined()
 }
 
 async function expectRuns(page: Page, scenario: ConsoleScenario): Promise<void> {
@@ -71,7 +73,7 @@ async function expectRuns(page: Page, scenario: ConsoleScenario): Promise<void> 
   expect(await bars.count()).toBe(76)
   const box = await bars.nth(10).boundingBox()
   expect(box!.width).toBeGreaterThan(0)
-  expect(await bars.first().evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(46, 158, 91)')
+  expect(await bars.first().evaluate((el) => (globalThis as unknown as typeof browserGlobal).getComputedStyle(el).backgroundColor)).toBe('rgb(46, 158, 91)')
 }
 
 async function expectLineage(page: Page): Promise<void> {
@@ -188,7 +190,7 @@ describe.skipIf(!run)('etl serve: the live pages behind a login', () => {
     expect(page.url()).toBe(`${server.url}/console/partitions`)
     const [cookie] = await page.context().cookies()
     expect(cookie).toMatchObject({ name: 'ns_console', httpOnly: true, sameSite: 'Strict', path: '/console' })
-    expect(await page.evaluate(() => document.cookie)).toBe('')
+    expect(await page.evaluate(() => (globalThis as unknown as typeof browserGlobal).document.cookie)).toBe('')
   })
 
   it('shows the same grid live; a cell opens its job and back returns to the grid', async () => {
