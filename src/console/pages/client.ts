@@ -46,7 +46,8 @@ export const CLIENT_JS = String.raw`
     var links = document.querySelectorAll('header.top nav a');
     for (var j = 0; j < links.length; j++) links[j].classList.toggle('on', links[j].getAttribute('href') === '#' + page.getAttribute('data-nav'));
     if (target && target !== page && target.tagName === 'DETAILS') target.open = true;
-    if (target && target !== page) target.scrollIntoView(); else window.scrollTo(0, 0);
+    // after the browser's own jump to the anchor: a page starts at its top, a run at its entry
+    setTimeout(function () { if (target && target !== page) target.scrollIntoView(); else window.scrollTo(0, 0); }, 0);
     drawCharts(page);
   }
   window.addEventListener('hashchange', show);

@@ -34,7 +34,7 @@ ${chart('health-rate', {
     series: [{ label: 'success %', values: model.rates.map((r) => (r.success_rate === null ? null : Math.round(r.success_rate * 1000) / 10)), colour: '#2e9e5b', fill: 'rgba(46,158,91,0.15)' }],
     height: 180,
   })}
-<table class="list"><tr><th>day</th><th class="num">success rate</th><th class="num">success</th><th class="num">failed</th><th class="num">partial</th><th class="num">skipped</th><th class="num">running</th></tr>${model.rates.map((d) => html`<tr><td>${d.date}</td><td class="num">${percent(d.success_rate)}</td><td class="num">${d.success}</td><td class="num">${d.failed}</td><td class="num">${d.partial}</td><td class="num">${d.skipped}</td><td class="num">${d.running}</td></tr>`)}</table>
+<table class="list"><tr><th>day</th><th class="num">success rate</th><th class="num">success</th><th class="num">failed</th><th class="num">partial</th><th class="num">skipped</th><th class="num">running</th></tr>${[...model.rates].reverse().map((d) => html`<tr><td>${d.date}</td><td class="num">${percent(d.success_rate)}</td><td class="num">${d.success}</td><td class="num">${d.failed}</td><td class="num">${d.partial}</td><td class="num">${d.skipped}</td><td class="num">${d.running}</td></tr>`)}</table>
 <h2>Cache</h2>
 ${cacheHtml}`
   return { id: 'health', nav: 'health', title: 'Health', body }

@@ -16,7 +16,7 @@ export function runsPage(model: ConsoleModel, env: PageEnv): Section {
   return { id: 'runs', nav: 'runs', title: 'Runs', body }
 }
 
-function counts(inv: Invocation): Html {
+function counts(inv: Invocation, gone: number): Html {
   const parts: Array<[string, number]> = [
     ['SUCCESS', inv.success],
     ['FAILED', inv.failed],
@@ -24,7 +24,7 @@ function counts(inv: Invocation): Html {
     ['SKIPPED', inv.skipped],
     ['RUNNING', inv.running],
   ]
-  return html`${parts.filter(([, n]) => n > 0).map(([s, n]) => html`<span class="badge" style="background:${STATE_COLOURS[s]}">${n} ${s}</span>`)}`
+  return html`${parts.filter(([, n]) => n > 0).map(([s, n]) => html`<span class="badge" style="background:${STATE_COLOURS[s]}">${n} ${s}</span>`)}${gone ? html`<span class="badge" style="background:${STATE_COLOURS.GONE}">${gone} process gone</span>` : ''}`
 }
 
 function invocation(model: ConsoleModel, inv: Invocation, env: PageEnv, open: boolean): Html {
@@ -37,7 +37,7 @@ function invocation(model: ConsoleModel, inv: Invocation, env: PageEnv, open: bo
       ? html`<form method="post" action="/console/runs/${encodeURIComponent(inv.invocation_id)}/retry" class="copy"><input type="hidden" name="csrf" value="${env.csrf}"><button type="submit">retry its failures now</button></form>`
       : ''
   return html`<details class="run" id="run-${inv.invocation_id}" data-kind="${inv.kind}"${open ? html` open` : ''}>
-<summary><b>${inv.kind}</b><span>${fmtTime(inv.started_at)}</span><span>${range}</span><span>${inv.pairs} pairs · ${inv.jobs} jobs · ${fmtInt(inv.rows_processed)} rows · ${fmtMs(inv.ended_at ? inv.ended_at.getTime() - inv.started_at.getTime() : null)}</span>${counts(inv)}${inv.via ? html`<span class="muted">via ${inv.via}</span>` : ''}<span class="id">${inv.invocation_id}</span></summary>
+<summary><b>${inv.kind}</b><span>${fmtTime(inv.started_at)}</span><span>${range}</span><span>${inv.pairs} pairs · ${inv.jobs} jobs · ${fmtInt(inv.rows_processed)} rows · ${fmtMs(inv.ended_at ? inv.ended_at.getTime() - inv.started_at.getTime() : null)}</span>${counts(inv, attempts.filter((a) => a.gone).length)}${inv.via ? html`<span class="muted">via ${inv.via}</span>` : ''}<span class="id">${inv.invocation_id}</span></summary>
 ${inv.command ? html`<div class="copy">finish it: <code>${inv.command}</code><button type="button" data-copy="${inv.command}">copy</button></div>${retry}` : html`<div class="copy muted">nothing to retry</div>`}
 <div class="gantt" data-span-ms="${spanMs}">${shown.map(
     (b) =>
