@@ -45,6 +45,8 @@ export function consoleRoutes(ctx: EtlContext, token: string): ConsoleRoutes {
       timezone: ctx.config.timezone,
       from,
       to,
+      page: name,
+      job,
       cache: name === 'health' ? () => readCacheStats(ctx.config, ctx.log) : undefined,
     })
     const nonce = randomBytes(16).toString('base64')

@@ -50,7 +50,7 @@ export async function statusGrid(options: { from?: IsoDate; to?: IsoDate; job?: 
     const to = options.to ?? lastEndedDay('day', ctx.now(), ctx.config.timezone)
     const from = options.from ?? addDays(to, -13)
     const inputs = await consoleInputs(ctx, { from, to })
-    const model = await loadConsole({ ...inputs, cache: undefined, invocations: 1, historyDays: 1 })
+    const model = await loadConsole({ ...inputs, cache: undefined, page: 'partitions' })
     const colour = Boolean(process.stdout.isTTY) && !ctx.config.noColor
     print(gridText(model.grid.filter((r) => !options.job || r.job.name === options.job), model.range, { colour }))
   })

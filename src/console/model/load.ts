@@ -8,7 +8,8 @@ import { lastEndedDay } from '../../engine/ended.js'
 import type { RegisteredJob } from '../../engine/job.js'
 import {
   attemptsInRange,
-  attemptsOfInvocation,
+  attemptsOfInvocations,
+  attemptsOfJob,
   dailySuccessRate,
   rebuiltUpstream,
   recentInvocations,
@@ -73,45 +74,71 @@ export interface LoadOptions {
   readonly historyDays?: number
   /** The Health page's cache figures; leave out where there is no Redis or it is not wanted. */
   readonly cache?: () => Promise<CacheStats | string | null>
+  /** The page to read for (only its part is read); default: everything, for the report. */
+  readonly page?: 'partitions' | 'runs' | 'job' | 'lineage' | 'health' | 'report'
+  /** The job page's job. */
+  readonly job?: string
 }
 
 export const DEFAULT_GRID_DAYS = 30
 
+/**
+ * What each page reads: a live page reads only its own part (the grid's days, one job's year,
+ * the newest invocations…), the report reads it all. Parts a page does not show stay empty.
+ */
+export type ConsolePart = 'grid' | 'history' | 'runs' | 'health' | 'freshness'
+
+const PARTS: Record<string, readonly ConsolePart[]> = {
+  partitions: ['grid'],
+  runs: ['runs'],
+  job: ['history', 'health'],
+  lineage: ['freshness'],
+  health: ['health'],
+  report: ['grid', 'history', 'runs', 'health', 'freshness'],
+}
+
 export async function loadConsole(options: LoadOptions): Promise<ConsoleModel> {
   const { db, registry, now, timezone } = options
+  const parts = new Set(PARTS[options.page ?? 'report'])
   const jobs = registry.jobs
   const to = options.to ?? lastEndedDay('day', now, timezone)
   const from = options.from ?? addDays(to, -(DEFAULT_GRID_DAYS - 1))
   const today = dateOf(now, timezone)
+  const until = today > to ? today : to
   const historyFrom = [addDays(to, -((options.historyDays ?? 365) - 1)), from].sort()[0]!
-  const attempts = await attemptsInRange(db, historyFrom, today > to ? today : to)
+  // the grid's days (and the month before: a month's partition starts before them), a year for
+  // the job pages, two months for freshness (a month partition ended and its rebuilds)
+  const attempts = parts.has('history')
+    ? options.job
+      ? await attemptsOfJob(db, options.job, historyFrom, until)
+      : await attemptsInRange(db, historyFrom, until)
+    : parts.has('grid') || parts.has('freshness')
+      ? await attemptsInRange(db, [addDays(from, -31), addDays(until, -62)].sort()[0]!, until)
+      : []
 
   const history = new Map<string, ConsoleAttempt[]>()
-  const byInvocation = new Map<string, ConsoleAttempt[]>()
-  for (const a of attempts) {
-    push(history, a.job_name, a)
-    if (a.invocation_id) push(byInvocation, a.invocation_id, a)
-  }
+  for (const a of attempts) push(history, a.job_name, a)
 
   const stale = new Map<string, Map<IsoDate, string>>()
-  for (const job of jobs) {
-    if (job.partition === 'none' || job.dependsOn.length === 0) continue
-    const rows = await rebuiltUpstream(db, { name: job.name, partition: job.partition }, job.dependsOn, addDays(from, -31), addDays(to, 1))
-    stale.set(job.name, new Map(rows.map((r) => [r.target, r.upstream])))
+  if (parts.has('grid')) {
+    for (const job of jobs) {
+      if (job.partition === 'none' || job.dependsOn.length === 0) continue
+      const rows = await rebuiltUpstream(db, { name: job.name, partition: job.partition }, job.dependsOn, addDays(from, -31), addDays(to, 1))
+      stale.set(job.name, new Map(rows.map((r) => [r.target, r.upstream])))
+    }
   }
   const views = jobs.map((job) => jobView(job, now, history.get(job.name) ?? []))
   const due = new Map(views.map((v) => [v.job.name, v.due?.target ?? null]))
   // a week or month that starts before `from` still shows: buildGrid picks the partitions it needs
-  const grid = buildGrid(jobs, attempts, { from, to }, stale, due)
+  const grid = parts.has('grid') ? buildGrid(jobs, attempts, { from, to }, stale, due) : []
 
-  const invocations = (await recentInvocations(db, options.invocations ?? 30)).map(describeInvocation)
-  for (const inv of invocations) {
-    const have = byInvocation.get(inv.invocation_id)?.length ?? 0
-    if (have < inv.pairs) byInvocation.set(inv.invocation_id, await attemptsOfInvocation(db, inv.invocation_id))
-  }
-  const alerts = [...brokenJobAlerts(registry), ...(await runChecks(db, jobs, { now, ...CHECK_DEFAULTS }))]
-  const rates = await dailySuccessRate(db, { now, timezone, days: 14 })
-  const checks = await latestCheckResults(db, { since: new Date(now.getTime() - 14 * 86_400_000), limit: 500 })
+  const invocations = parts.has('runs') ? (await recentInvocations(db, options.invocations ?? 30)).map(describeInvocation) : []
+  const byInvocation = new Map<string, ConsoleAttempt[]>()
+  for (const a of await attemptsOfInvocations(db, invocations.map((i) => i.invocation_id))) push(byInvocation, a.invocation_id!, a)
+  const health = parts.has('health')
+  const alerts = health ? [...brokenJobAlerts(registry), ...(await runChecks(db, jobs, { now, ...CHECK_DEFAULTS }))] : []
+  const rates = health ? await dailySuccessRate(db, { now, timezone, days: 14 }) : []
+  const checks = health ? await latestCheckResults(db, { since: new Date(now.getTime() - 14 * 86_400_000), limit: 500, ...(options.job ? { jobs: [options.job] } : {}) }) : []
   const lineage = buildLineage(jobs, new Map(views.map((v) => [v.job.name, v.freshness])))
   return {
     generatedAt: now,
@@ -126,7 +153,7 @@ export async function loadConsole(options: LoadOptions): Promise<ConsoleModel> {
     alerts,
     rates,
     checks,
-    cache: options.cache ? await options.cache() : null,
+    cache: health && options.cache ? await options.cache() : null,
     lineage,
   }
 }

@@ -30,7 +30,7 @@ export interface ConsoleAttempt {
 const ATTEMPT_COLUMNS = sql`r.id, r.invocation_id, r.job_name, to_char(r.target_date, 'YYYY-MM-DD') as target,
   to_char(r.run_date, 'YYYY-MM-DD') as run_date, r.status, r.rows_processed::float8 as rows_processed, r.duration_ms,
   r.error_message, r.started_at, r.completed_at, r.attempt, r.host, r.pid,
-  (r.status = 'RUNNING' and ${runIsGone}) as gone`
+  case when r.status = 'RUNNING' then ${runIsGone} else false end as gone`
 
 /**
  * Every attempt whose partition (or, without one, whose run day) falls in `[from, to]`, oldest
@@ -45,11 +45,27 @@ export async function attemptsInRange(db: Db, from: IsoDate, to: IsoDate): Promi
   return rows.map(numbered)
 }
 
-/** The attempts of one invocation (a command's run id), oldest first; empty when there is none. */
-export async function attemptsOfInvocation(db: Db, invocationId: string): Promise<ConsoleAttempt[]> {
+/** The attempts of one job whose partition (or run day) falls in `[from, to]`, oldest first: a job page. */
+export async function attemptsOfJob(db: Db, jobName: string, from: IsoDate, to: IsoDate): Promise<ConsoleAttempt[]> {
   const { rows } = await sql<ConsoleAttempt>`
     select ${ATTEMPT_COLUMNS} from etl_job_runs r
-    where r.invocation_id = ${invocationId}::uuid
+    where r.job_name = ${jobName}
+      and (r.target_date between ${from}::date and ${to}::date or (r.target_date is null and r.run_date between ${from}::date and ${to}::date))
+    order by r.started_at, r.id`.execute(db)
+  return rows.map(numbered)
+}
+
+/** The attempts of one invocation (a command's run id), oldest first; empty when there is none. */
+export async function attemptsOfInvocation(db: Db, invocationId: string): Promise<ConsoleAttempt[]> {
+  return attemptsOfInvocations(db, [invocationId])
+}
+
+/** The attempts of these invocations, oldest first. */
+export async function attemptsOfInvocations(db: Db, invocationIds: readonly string[]): Promise<ConsoleAttempt[]> {
+  if (invocationIds.length === 0) return []
+  const { rows } = await sql<ConsoleAttempt>`
+    select ${ATTEMPT_COLUMNS} from etl_job_runs r
+    where r.invocation_id in (${sql.join(invocationIds.map((id) => sql`${id}::uuid`))})
     order by r.started_at, r.id`.execute(db)
   return rows.map(numbered)
 }
