@@ -52,7 +52,16 @@ export interface Config {
   readonly completionIndex: string | undefined
   /** How long the retention job keeps ledger rows nothing needs (ETL_LEDGER_RETENTION); null: for ever. */
   readonly ledgerRetention: string | null
+  /**
+   * `ETL_CITUS_SHARD_COUNT`: shards of each tenant-distributed table when `etl migrate up`
+   * distributes them on a Citus coordinator; default 8, as each day's fact partition is
+   * distributed into that many shards (docs/citus.md).
+   */
+  readonly citusShardCount: number
 }
+
+/** Shards per tenant-distributed table on Citus unless ETL_CITUS_SHARD_COUNT says otherwise (docs/citus.md). */
+export const DEFAULT_CITUS_SHARD_COUNT = 8
 
 const flag = z
   .string()
@@ -109,6 +118,9 @@ const EnvSchema = z.object({
     message: "must be an interval such as '6 months', '180 days' or '1 year', or off",
   }),
   JOB_COMPLETION_INDEX: optionalString,
+  ETL_CITUS_SHARD_COUNT: optionalString.refine((v) => v === undefined || (/^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 64000), {
+    message: 'must be a whole number of shards from 1 to 64000',
+  }),
   GOOGLE_APPLICATION_CREDENTIALS: optionalString,
   BIGQUERY_PROJECT_ID: optionalString,
   BIGQUERY_LOCATION: optionalString,
@@ -156,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       tokenUrl: e.BIGQUERY_TOKEN_URL,
     },
     ledgerRetention: e.ETL_LEDGER_RETENTION === 'off' ? null : (e.ETL_LEDGER_RETENTION ?? DEFAULT_LEDGER_RETENTION),
+    citusShardCount: e.ETL_CITUS_SHARD_COUNT ? Number(e.ETL_CITUS_SHARD_COUNT) : DEFAULT_CITUS_SHARD_COUNT,
     ...overrides,
   }
   return Object.freeze(config)

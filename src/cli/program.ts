@@ -12,6 +12,7 @@ import { registerOpsCommands } from './ops-commands.js'
 import { registerRunCommands } from './run-commands.js'
 import { registerSqlCommands } from './sql-commands.js'
 import { registerStorageCommands } from '../storage/commands.js'
+import { registerCitusCommands } from '../storage/citus/commands.js'
 
 /** The `etl` program: flags become options objects and the same functions a library user calls. */
 export function buildProgram(): Command {
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerOpsCommands(program)
   registerSqlCommands(program)
   registerStorageCommands(program)
+  registerCitusCommands(program)
   return program
 }
 

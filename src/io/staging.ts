@@ -22,10 +22,12 @@ export async function loadStaging(options: {
   warehouse: Session
   /** `schema.table` of the staging table. */
   table: string
+  /** Runs once the empty staging table exists, before the copy (a dimension makes it a Citus reference table there). */
+  prepare?: (table: string) => Promise<unknown>
 }): Promise<number> {
-  const { source, query, columns, warehouse, table } = options
+  const { source, query, columns, warehouse, table, prepare } = options
   const format: CopyFormat = warehouse.kind === 'postgres' && (await binaryReadable(source, query, columns)) ? 'binary' : 'text'
-  return stageRows(warehouse, table, columns, () => source.copyOut(`copy (${query}) to stdout${copyOptions(format)}`), { format })
+  return stageRows(warehouse, table, columns, () => source.copyOut(`copy (${query}) to stdout${copyOptions(format)}`), { format, prepare })
 }
 
 /**
@@ -43,7 +45,7 @@ export async function stageRows(
   table: string,
   columns: readonly SourceColumn[],
   open: () => Promise<Readable>,
-  options: { analyze?: boolean; format?: CopyFormat } = {},
+  options: { analyze?: boolean; format?: CopyFormat; prepare?: (table: string) => Promise<unknown> } = {},
 ): Promise<number> {
   const [schema] = table.split('.')
   await ensureStagingSchema(warehouse, schema!)
@@ -51,6 +53,8 @@ export async function stageRows(
     `drop table if exists ${qualified(table)};
      create unlogged table ${qualified(table)} (${columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')});`,
   )
+  // empty still: distributing it now copies no rows
+  await options.prepare?.(table)
   const copied = await copyInFrom(warehouse, `copy ${qualified(table)} (${columns.map((c) => ident(c.name)).join(', ')}) from stdin${copyOptions(options.format ?? 'text')}`, open)
   // a new table has no statistics: without them the merge that joins staging to a large target
   // can choose to scan all of the target. A sample of 3,000 rows (statistics 10) tells the

@@ -15,7 +15,7 @@ afterAll(async () => {
 const SPEC_COMMANDS = [
   'run', 'sync-dimensions', 'build-facts', 'run-job', 'backfill', 'rollup', 'series', 'prices', 'cache',
   'sync-table', 'sync-tables', 'watermarks', 'metric', 'retry', 'status', 'jobs', 'check', 'migrate',
-  'demo', 'schedule', 'serve',
+  'demo', 'schedule', 'serve', 'citus',
 ]
 
 describe('etl as a subprocess', () => {

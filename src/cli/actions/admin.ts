@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { listMigrations, migrateDown, migrateUp } from '../../db/migrate.js'
 import { EtlError } from '../../errors.js'
+import { applyCitusPlan } from '../../storage/citus/apply.js'
 import { withContext } from '../context.js'
 import { print, table } from '../options.js'
 
@@ -26,6 +27,10 @@ export async function migrate(action: string, command: Command): Promise<void> {
     if (action === 'up' || action === 'redo') {
       const up = await migrateUp(warehouse, schema)
       done.push(...up.map((n) => `applied ${n}`))
+      // on a Citus coordinator the tables then take their treatment (src/storage/citus/plan.ts);
+      // elsewhere this is one catalog read
+      const distributed = await applyCitusPlan(warehouse.db, schema, ctx.config.citusShardCount)
+      done.push(...(distributed ?? []).map((d) => `citus: ${d.table} made ${d.treatment}`))
     }
     print(done.length ? done.join('\n') : 'nothing to do: the warehouse is up to date')
   })

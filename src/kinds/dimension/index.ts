@@ -5,6 +5,7 @@ import { describeSource, type SourceColumn } from '../../io/describe.js'
 import { fitColumns } from '../../io/fit-table.js'
 import { ident, IDENTIFIER, QUALIFIED, qualified, stagingSchema } from '../../io/identifiers.js'
 import { dropStaging, loadStaging } from '../../io/staging.js'
+import { citusRole, distributeNewTable } from '../../storage/citus/apply.js'
 import { defineKind } from '../kind.js'
 import { WRITTEN_BY_THIS_TRANSACTION } from '../../engine/checks/scope.js'
 
@@ -56,9 +57,15 @@ export async function syncDimension(ctx: JobContext): Promise<JobResult> {
 
   const staging = `${stagingSchema(ctx.config.warehouseSchema)}.${ctx.job.name}`
   const query = 'table' in def.source ? `select ${names.map(ident).join(', ')} from ${qualified(def.source.table)}` : def.source.query
+  // on Citus the statements below also run on the workers' copies of the reference tables:
+  // the zone must reach them too (Citus passes SET LOCAL on only when told to)
+  if ((await citusRole(ctx.db)) === 'coordinator') await sql`set local citus.propagate_set_commands to 'local'`.execute(ctx.db)
   // hashes render timestamps as text: one zone for every run, whatever the server's default
   await sql`set local timezone to 'UTC'`.execute(ctx.db)
-  const staged = await loadStaging({ source, query, columns, warehouse: ctx.session, table: staging })
+  // on Citus staging is a reference table, as the dimension is: Citus updates a reference table
+  // from reference tables only
+  const prepare = (table: string) => distributeNewTable(ctx.db, table, 'dimension staging')
+  const staged = await loadStaging({ source, query, columns, warehouse: ctx.session, table: staging, prepare })
   await ensureTarget(ctx, def, columns)
 
   const now = ctx.now
@@ -87,16 +94,26 @@ export async function syncDimension(ctx: JobContext): Promise<JobResult> {
     def.strategy.type === 'check' ? [now] : [],
   )
 
-  const validFrom =
+  // Joins, not correlated subqueries: Citus refuses a correlated subquery over a reference
+  // table when the FROM clause holds a subquery (docs/citus.md). `h`: when each staged key's
+  // last version closed (greatest() skips its null for a new key); `c`: a current version,
+  // whose absence (anti-join) is what makes a staged key need one.
+  const closedAt =
     def.strategy.type === 'timestamp'
-      ? `greatest(s.${ident(def.strategy.updatedAt)}, (select max(h.effective_to) from ${target} h where ${sameKey('h', 's')}))`
-      : '$1::timestamptz'
+      ? `left join (select ${bk.map((k) => `h.${k}`).join(', ')}, max(h.effective_to) as closed_at
+           from ${target} h where not h.is_current and (${bk.map((k) => `h.${k}`).join(', ')}) in (select ${bk.join(', ')} from ${qualified(staging)})
+           group by ${bk.map((k) => `h.${k}`).join(', ')}) h on ${sameKey('h', 's')}`
+      : ''
+  const validFrom = def.strategy.type === 'timestamp' ? `greatest(s.${ident(def.strategy.updatedAt)}, h.closed_at)` : '$1::timestamptz'
+  const key = ident(surrogateKeyOf(def))
   const inserted = await run(
     ctx,
     `insert into ${target} (${names.map(ident).join(', ')}, row_hash, is_deleted, effective_from, effective_to, is_current)
      select ${names.map((c) => `s.${ident(c)}`).join(', ')}, s.row_hash, false, ${validFrom}, null, true
      from ${stagedRows} s
-     where not exists (select 1 from ${target} d where d.is_current and ${sameKey('d', 's')})`,
+     left join ${target} c on c.is_current and ${sameKey('c', 's')}
+     ${closedAt}
+     where c.${key} is null`,
     def.strategy.type === 'check' ? [now] : [],
   )
 
@@ -170,6 +187,8 @@ async function ensureTarget(ctx: JobContext, def: DimensionDefinition, columns: 
     );
     create unique index if not exists ${ident(`${def.target}_current`)} on ${target} (${bk}) where is_current;
     create index if not exists ${ident(`${def.target}_history`)} on ${target} (${bk}, effective_from);`)
+  // a reference table on Citus (src/storage/citus/plan.ts); nothing elsewhere
+  await distributeNewTable(ctx.db, def.target, 'dimension')
   // a column the source dropped stays: the dimension's history keeps its values
   await fitColumns({ db: ctx.db, ddl: ctx.session, table: def.target, columns, log: ctx.log, fix: { retyped: 'migrate the dimension first' } })
 }

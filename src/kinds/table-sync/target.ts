@@ -7,6 +7,7 @@ import type { Logger } from '../../log.js'
 import { type TableSyncDefinition } from './definition.js'
 import { parseGrain } from '../../storage/grain.js'
 import { hasTimescale } from '../../storage/partitions.js'
+import { distributeNewTable } from '../../storage/citus/apply.js'
 
 export type Storage = 'plain' | 'native' | 'timescaledb'
 
@@ -53,6 +54,8 @@ export async function prepareTarget(options: {
         `select create_hypertable(${literal(def.target)}, ${literal(part!.column)}, chunk_time_interval => ${literal(parseGrain(part!.chunk).sql)}::interval, if_not_exists => true)`,
       )
     }
+    // its Citus treatment in src/storage/citus/plan.ts (local on the coordinator: a no-op today)
+    await distributeNewTable(db, def.target, 'synced table')
     log.info({ target: def.target, storage }, `created ${def.target} from the source's columns`)
     return { created: true, storage }
   }
