@@ -150,7 +150,8 @@ describe.skipIf(!run)('etl serve: the live pages behind a login', () => {
   let page: Page
 
   beforeAll(async () => {
-    const started = startEtl(['serve', '--port', '0', '--exit-after', '200'], { ...scenario.env, ETL_ADMIN_TOKEN: TOKEN })
+    const redis = process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}
+    const started = startEtl(['serve', '--port', '0', '--exit-after', '200'], { ...scenario.env, ...redis, ETL_ADMIN_TOKEN: TOKEN })
     const url = await new Promise<string>((resolve, reject) => {
       let out = ''
       started.child.stdout!.on('data', (d) => {
@@ -222,6 +223,22 @@ describe.skipIf(!run)('etl serve: the live pages behind a login', () => {
     await expectLineage(page)
     await page.goto(`${server.url}/console/health`)
     expect(await page.locator('#check-verdict').textContent()).toBe('3 alerts')
+    // with REDIS_URL set, the cache's hit rate (no reads counted yet in this scenario: '-')
+    if (process.env.REDIS_URL) expect(await page.locator('#cache-rate').count()).toBe(1)
+    else expect(await page.textContent('main')).toContain('REDIS_URL is not set')
+    await page.screenshot({ path: artifact('serve-health.png') })
+  })
+
+  it('runs a partition from its job page (a POST with the CSRF token) and shows the new run', async () => {
+    await page.goto(`${server.url}/console/jobs/build_fact_learning_progress`)
+    await page.fill('input[name="date"]', '2025-01-10')
+    await page.click('#run-job')
+    await page.waitForURL(/\/console\/runs#run-/)
+    const newest = page.locator('details.run').first()
+    expect(await newest.getAttribute('data-kind')).toBe('run')
+    // it was SUCCESS already, and the form did not ask to force
+    expect(await newest.locator('.badge').first().textContent()).toBe('1 SKIPPED')
+    expect(await newest.textContent()).toContain('via console')
   })
 
   it('refuses a POST without the CSRF token, and one from another origin', async () => {
