@@ -149,6 +149,21 @@ describe('the console model', () => {
     expect(gridText(rows, { from: '2025-01-10', to: '2025-01-20' }, { colour: false })).toMatch(/weekly {2}\.--S------\./)
   })
 
+  it('marks the partition due by a deadline, and outlines it when it is not SUCCESS', () => {
+    const a = job('a', { deadline: '06:00' })
+    const b = job('b', { deadline: '06:00' })
+    const attempts = [attempt({ job_name: 'a', target: '2025-01-15' }), attempt({ job_name: 'b', target: '2025-01-15', status: 'FAILED' })]
+    const due = new Map([['a', '2025-01-15'], ['b', '2025-01-15']])
+    const rows = buildGrid([a, b], attempts, { from: '2025-01-14', to: '2025-01-15' }, new Map(), due)
+    expect(rows[0]!.cells.map((c) => c.late ?? false)).toEqual([false, false])
+    expect(rows[1]!.cells.map((c) => c.late ?? false)).toEqual([false, true])
+    const model = { ...evilModel(), grid: rows, jobs: [a, b].map((j) => ({ ...evilModel().jobs[1]!, job: j, due: { target: '2025-01-15', dueAt: new Date('2025-01-16T06:00:00Z') } })) }
+    const doc = renderPage(model, { links: liveLinks }, 'partitions')
+    expect(doc).toMatch(/<td class="c s-SUCCESS due" colspan="1" data-state="SUCCESS" data-day="2025-01-15"/)
+    expect(doc).toMatch(/<td class="c s-FAILED due late" colspan="1" data-state="FAILED" data-day="2025-01-15" title="b · 2025-01-15: failed · LATE/)
+    expect(doc).toContain('deadline 06:00')
+  })
+
   it('says a schedule in words and lists its next run times, across a DST change', () => {
     expect(scheduleInWords('0 2 * * *', 'UTC')).toBe('every day at 02:00 UTC')
     expect(scheduleInWords('5 * * * *', 'UTC')).toBe('every hour at :05')

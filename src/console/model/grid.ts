@@ -30,7 +30,7 @@ export interface Cell {
   readonly attempts: readonly ConsoleAttempt[]
   /** The upstream job rebuilt after it, when STALE. */
   readonly staleBecause?: string
-  /** Its deadline has passed and it is not SUCCESS. */
+  /** The partition due by the job's deadline, past it and not SUCCESS (what `etl check` calls late). */
   readonly late?: boolean
 }
 
@@ -87,7 +87,8 @@ export function buildGrid(
       let state = latestState(list)
       const because = stale.get(job.name)?.get(start)
       if (state === 'SUCCESS' && because) state = 'STALE'
-      const late = due.get(job.name) !== undefined && due.get(job.name) !== null && start <= due.get(job.name)! && state !== 'SUCCESS'
+      // as `etl check`: the partition due by the deadline, when it is not SUCCESS
+      const late = due.get(job.name) === start && state !== 'SUCCESS' && state !== 'STALE'
       cells.push({ start, span, state, attempts: list, ...(state === 'STALE' ? { staleBecause: because } : {}), ...(late ? { late } : {}) })
     }
     return { job, cells }
