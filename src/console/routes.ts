@@ -63,7 +63,10 @@ export function consoleRoutes(ctx: EtlContext, token: string): ConsoleRoutes {
   return {
     async handle(req, res, url) {
       const path = url.pathname.replace(/\/+$/, '') || '/'
-      if (path === '/' && req.method === 'GET') return redirect(res, '/console/partitions'), true
+      if (path === '/' && req.method === 'GET') {
+        redirect(res, '/console/partitions')
+        return true
+      }
       if (path !== '/console' && !path.startsWith('/console/')) return false
       try {
         await route(req, res, url, path)

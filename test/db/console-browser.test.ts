@@ -150,7 +150,7 @@ describe.skipIf(!run)('etl serve: the live pages behind a login', () => {
   let page: Page
 
   beforeAll(async () => {
-    const redis = process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}
+    const redis: Record<string, string> = process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}
     const started = startEtl(['serve', '--port', '0', '--exit-after', '200'], { ...scenario.env, ...redis, ETL_ADMIN_TOKEN: TOKEN })
     const url = await new Promise<string>((resolve, reject) => {
       let out = ''

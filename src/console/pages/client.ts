@@ -29,7 +29,6 @@ export const CLIENT_JS = String.raw`
         scales: { x: { time: true } }
       };
       if (spec.band) opts.bands = [{ series: spec.band, fill: 'rgba(46,158,91,0.12)' }];
-      if (spec.bars) series.forEach(function (s, k) { if (k) s.paths = uPlot.paths.bars({ size: [0.7, 40] }); });
       box.innerHTML = '';
       new uPlot(opts, data, box);
       box.setAttribute('data-charted', '1');

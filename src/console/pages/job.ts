@@ -1,3 +1,4 @@
+import type { ConsoleAttempt } from '../../engine/ledger/index.js'
 import { redact } from '../../redact.js'
 import { html, type Html } from '../html.js'
 import { jobSeries } from '../model/job-series.js'
@@ -60,10 +61,13 @@ ${attemptsTable(recent, env)}
   return { id, nav: 'partitions', title: job.name, body }
 }
 
-function attemptsTable(attempts: ConsoleModel['history'] extends ReadonlyMap<string, infer V> ? V : never, env: PageEnv): Html {
+function attemptsTable(attempts: readonly ConsoleAttempt[], env: PageEnv): Html {
   if (attempts.length === 0) return html`<p class="muted">never run</p>`
+  // a grid cell links to #p-<partition>: the newest attempt of each partition carries the id
+  const anchored = new Set<string>()
+  const anchor = (a: ConsoleAttempt) => (a.target && !anchored.has(a.target) ? (anchored.add(a.target), `p-${a.target}`) : '')
   return html`<table class="list attempts"><tr><th>started</th><th>partition</th><th>status</th><th class="num">rows</th><th class="num">duration</th><th class="num">attempt</th><th>run</th></tr>${attempts.map(
     (a) =>
-      html`<tr id="${env.links.mode === 'live' && a.target ? `p-${a.target}` : ''}"><td>${fmtTime(a.started_at)}</td><td>${a.target ?? '-'}</td><td>${a.status}</td><td class="num">${fmtInt(a.rows_processed)}</td><td class="num">${fmtMs(a.duration_ms)}</td><td class="num">${a.attempt}</td><td>${a.invocation_id ? html`<a href="${env.links.run(a.invocation_id)}">${a.invocation_id.slice(0, 8)}</a>` : '-'}</td></tr>`,
+      html`<tr id="${env.links.mode === 'live' ? anchor(a) : ''}"><td>${fmtTime(a.started_at)}</td><td>${a.target ?? '-'}</td><td>${a.status}</td><td class="num">${fmtInt(a.rows_processed)}</td><td class="num">${fmtMs(a.duration_ms)}</td><td class="num">${a.attempt}</td><td>${a.invocation_id ? html`<a href="${env.links.run(a.invocation_id)}">${a.invocation_id.slice(0, 8)}</a>` : '-'}</td></tr>`,
   )}</table>`
 }

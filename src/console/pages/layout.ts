@@ -1,4 +1,4 @@
-import { html, raw, type Html } from '../html.js'
+import { html, jsonForScript, raw, type Html } from '../html.js'
 import type { Links } from '../links.js'
 import { uplotAssets } from './assets.js'
 import { CLIENT_JS } from './client.js'
@@ -62,14 +62,8 @@ export function renderDocument(options: { title: string; sections: readonly Sect
 }
 
 /** A chart: a box and its uPlot spec beside it, drawn by the client script. */
-export function chart(id: string, spec: { title: string; x: number[]; series: Array<{ label: string; values: Array<number | null>; colour: string; dash?: boolean; fill?: string }>; unit?: string; band?: [number, number]; bars?: boolean; height?: number }): Html {
-  return html`<div class="chart" id="${id}"><span class="muted">${spec.title}: ${spec.x.length ? '' : 'no data yet'}</span></div><script type="application/json" data-chart="${id}">${spec.x.length ? jsonSpec(spec) : raw('{"title":"","x":[],"series":[]}')}</script>`
-}
-
-function jsonSpec(spec: unknown): Html {
-  return raw(
-    JSON.stringify(spec).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026'),
-  )
+export function chart(id: string, spec: { title: string; x: number[]; series: Array<{ label: string; values: Array<number | null>; colour: string; dash?: boolean; fill?: string }>; unit?: string; band?: [number, number]; height?: number }): Html {
+  return html`<div class="chart" id="${id}"><span class="muted">${spec.title}: ${spec.x.length ? '' : 'no data yet'}</span></div><script type="application/json" data-chart="${id}">${jsonForScript(spec)}</script>`
 }
 
 export const fmtTime = (d: Date | null | undefined) => (d ? d.toISOString().slice(0, 19).replace('T', ' ') : '-')
