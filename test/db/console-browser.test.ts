@@ -18,6 +18,7 @@ import { consoleScenario, FAILED_DAY, LAST_DAY, MARKUP_DAY, RETRIED_DAY, type Co
  */
 const TOKEN = 'console-test-token-0123456789'
 const run = testDbKind() === 'postgres' && hasChromium()
+const why = run ? '' : testDbKind() === 'postgres' ? ' (skipped: /usr/bin/chromium is not installed)' : ' (skipped: the browser test runs in the postgres project)'
 let scenario: ConsoleScenario
 let browser: Browser
 let dir: string
@@ -85,7 +86,7 @@ async function expectLineage(page: Page): Promise<void> {
   expect(await page.locator('g.node[data-id="job:build_fact_sessions"]').getAttribute('data-freshness')).toBe('fresh')
 }
 
-describe.skipIf(!run)('etl report: one file that opens offline', () => {
+describe.skipIf(!run)(`etl report: one file that opens offline${why}`, () => {
   let page: Page
   const requests: string[] = []
 
@@ -145,7 +146,7 @@ describe.skipIf(!run)('etl report: one file that opens offline', () => {
   })
 })
 
-describe.skipIf(!run)('etl serve: the live pages behind a login', () => {
+describe.skipIf(!run)(`etl serve: the live pages behind a login${why}`, () => {
   let server: ReturnType<typeof startEtl> & { url: string }
   let page: Page
 
