@@ -20,7 +20,7 @@ export const liveLinks: Links = {
   partitions: () => '/console/partitions',
   runs: () => '/console/runs',
   run: (id) => `/console/runs#run-${encodeURIComponent(id)}`,
-  job: (name, partition) => `/console/jobs/${encodeURIComponent(name)}${partition ? `#p-${partition}` : ''}`,
+  job: (name, partition) => `/console/jobs/${encodeURIComponent(name)}${partition ? `?partition=${partition}` : ''}`,
   lineage: () => '/console/lineage',
   health: () => '/console/health',
 }

@@ -13,12 +13,12 @@ import { runsPage } from './pages/runs.js'
  */
 export type PageName = NavId | 'job'
 
-export function renderPage(model: ConsoleModel, env: PageEnv, page: PageName, options: { job?: string; nonce?: string; filter?: { job?: string; kind?: string } } = {}): string {
+export function renderPage(model: ConsoleModel, env: PageEnv, page: PageName, options: { job?: string; partition?: string; nonce?: string; filter?: { job?: string; kind?: string } } = {}): string {
   let section: Section
   if (page === 'job') {
     const view = model.jobs.find((v) => v.job.name === options.job)
     if (!view) throw new Error(`no job ${options.job}`)
-    section = jobPage(model, view, env)
+    section = jobPage(model, view, env, options.partition)
   } else {
     section = pageSection(model, env, page, options.filter)
   }

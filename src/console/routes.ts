@@ -51,7 +51,8 @@ export function consoleRoutes(ctx: EtlContext, token: string): ConsoleRoutes {
     })
     const nonce = randomBytes(16).toString('base64')
     const filter = { job: url.searchParams.get('job') ?? undefined, kind: url.searchParams.get('kind') ?? undefined }
-    send(res, 200, renderPage(model, { links: liveLinks, csrf: session?.csrf }, name, { job, nonce, filter }), nonce)
+    const partition = dateParam(url, 'partition')
+    send(res, 200, renderPage(model, { links: liveLinks, csrf: session?.csrf }, name, { job, partition, nonce, filter }), nonce)
   }
 
   const authorised = (req: http.IncomingMessage) => {

@@ -8,7 +8,7 @@ import { jobAnchor } from '../links.js'
 import { chart, fmtInt, fmtMs, fmtTime, type PageEnv, type Section } from './layout.js'
 
 /** Job: rows and duration per partition with the `etl check` band, failures, check results, definition, schedule. */
-export function jobPage(model: ConsoleModel, view: JobView, env: PageEnv): Section {
+export function jobPage(model: ConsoleModel, view: JobView, env: PageEnv, partition?: string): Section {
   const { job } = view
   const attempts = model.history.get(job.name) ?? []
   const series = jobSeries(attempts)
@@ -23,7 +23,13 @@ export function jobPage(model: ConsoleModel, view: JobView, env: PageEnv): Secti
       : env.csrf
         ? html`<form method="post" action="/console/jobs/${encodeURIComponent(job.name)}/run" class="filters"><input type="hidden" name="csrf" value="${env.csrf}"><button type="submit" id="run-job">run now</button></form>`
         : ''
+  // the grid's cell clicked: that partition's whole attempt history first
+  const picked = partition ? attempts.filter((a) => (a.target ?? a.run_date) === partition) : []
+  const pickedHtml = partition
+    ? html`<div class="card picked" id="partition"><h2>Partition ${partition}</h2>${picked.length ? attemptsTable([...picked].reverse(), env) : html`<p class="muted">never run</p>`}</div>`
+    : ''
   const body = html`<p><a href="${env.links.partitions()}" class="back">← partitions</a></p>
+${pickedHtml}
 <div class="cards">
 <div class="card"><span class="muted">kind</span><b>${job.kind}</b>${job.partition === 'none' ? 'no partition' : `by ${job.partition}`}</div>
 <div class="card"><span class="muted">latest</span><b>${STATE_WORDS[latestState(attempts)]}</b>${view.freshness}</div>
@@ -63,11 +69,8 @@ ${attemptsTable(recent, env)}
 
 function attemptsTable(attempts: readonly ConsoleAttempt[], env: PageEnv): Html {
   if (attempts.length === 0) return html`<p class="muted">never run</p>`
-  // a grid cell links to #p-<partition>: the newest attempt of each partition carries the id
-  const anchored = new Set<string>()
-  const anchor = (a: ConsoleAttempt) => (a.target && !anchored.has(a.target) ? (anchored.add(a.target), `p-${a.target}`) : '')
-  return html`<table class="list attempts"><tr><th>started</th><th>partition</th><th>status</th><th class="num">rows</th><th class="num">duration</th><th class="num">attempt</th><th>run</th></tr>${attempts.map(
+  return html`<table class="list attempts"><tr><th>started</th><th>partition</th><th>status</th><th class="num">rows</th><th class="num">duration</th><th class="num">attempt</th><th>run</th><th>error</th></tr>${attempts.map(
     (a) =>
-      html`<tr id="${env.links.mode === 'live' ? anchor(a) : ''}"><td>${fmtTime(a.started_at)}</td><td>${a.target ?? '-'}</td><td>${a.status}</td><td class="num">${fmtInt(a.rows_processed)}</td><td class="num">${fmtMs(a.duration_ms)}</td><td class="num">${a.attempt}</td><td>${a.invocation_id ? html`<a href="${env.links.run(a.invocation_id)}">${a.invocation_id.slice(0, 8)}</a>` : '-'}</td></tr>`,
+      html`<tr><td>${fmtTime(a.started_at)}</td><td>${a.target ?? '-'}</td><td>${a.status}</td><td class="num">${fmtInt(a.rows_processed)}</td><td class="num">${fmtMs(a.duration_ms)}</td><td class="num">${a.attempt}</td><td>${a.invocation_id ? html`<a href="${env.links.run(a.invocation_id)}">${a.invocation_id.slice(0, 8)}</a>` : '-'}</td><td>${a.gone ? 'process gone' : a.error_message ? redact(a.error_message).replace(/\s+/g, ' ').slice(0, 200) : ''}</td></tr>`,
   )}</table>`
 }

@@ -23,7 +23,7 @@ ${live
   const rows = model.grid.map((row) => {
     const view = model.jobs.find((v) => v.job.name === row.job.name)!
     const dueTarget = view.due?.target ?? null
-    return html`<tr data-job="${row.job.name}" data-kind="${row.job.kind}"><th class="job"><a href="${env.links.job(row.job.name)}">${row.job.name}</a><small>${row.job.kind}${row.job.partition !== 'day' ? ` · ${row.job.partition === 'none' ? 'no partition' : row.job.partition}` : ''}${row.job.deadline ? ` · deadline ${row.job.deadline}` : ''}</small></th>${row.cells.map((c) => cell(row.job.name, c, env, c.start === dueTarget))}</tr>`
+    return html`<tr data-job="${row.job.name}" data-kind="${row.job.kind}"><th class="job"><a href="${env.links.job(row.job.name)}">${row.job.name}</a><small>${row.job.kind}${row.job.partition !== 'day' ? ` · ${row.job.partition === 'none' ? 'no partition' : row.job.partition}` : ''}${row.job.deadline ? ` · deadline ${row.job.deadline}` : ''}</small></th>${row.cells.map((c) => cell(row.job.name, c, env, c.start === dueTarget, row.job.partition !== 'none'))}</tr>`
   })
   const body = html`${filters}${legend()}
 <div class="gridwrap"><table class="grid" id="grid">${head}${rows}</table></div>
@@ -31,9 +31,9 @@ ${live
   return { id: 'partitions', nav: 'partitions', title: 'Partitions', body }
 }
 
-function cell(job: string, c: Cell, env: PageEnv, due: boolean): Html {
+function cell(job: string, c: Cell, env: PageEnv, due: boolean, partitioned: boolean): Html {
   const cls = `c s-${c.state}${due ? ' due' : ''}${c.late ? ' late' : ''}`
-  return html`<td class="${cls}" colspan="${c.span}" data-state="${c.state}" data-day="${c.start}" title="${tooltip(job, c)}"><a href="${env.links.job(job, c.start)}" aria-label="${job} ${c.start} ${c.state}"></a></td>`
+  return html`<td class="${cls}" colspan="${c.span}" data-state="${c.state}" data-day="${c.start}" title="${tooltip(job, c)}"><a href="${env.links.job(job, partitioned ? c.start : undefined)}" aria-label="${job} ${c.start} ${c.state}"></a></td>`
 }
 
 function tooltip(job: string, c: Cell): string {
