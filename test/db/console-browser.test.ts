@@ -260,6 +260,12 @@ describe.skipIf(!run)(`etl serve: the live pages behind a login${why}`, () => {
       redirect: 'manual',
     })
     expect(foreign.status).toBe(403)
+    // an unknown job is a 404 page that shows the name as text
+    const unknown = await fetch(`${server.url}/console/jobs/${encodeURIComponent('<script>x</script>')}`, { headers })
+    expect(unknown.status).toBe(404)
+    const body = await unknown.text()
+    expect(body).not.toContain('<script>x</script>')
+    expect(body).toContain('&lt;script&gt;x&lt;/script&gt;')
   })
 
   it('retries a failed run from its Runs entry (a POST with the CSRF token) and shows the new run', async () => {

@@ -62,6 +62,9 @@ export const CLIENT_JS = String.raw`
       r.style.display = ok ? '' : 'none';
     }
   }
+  // in the report the filters work in the page: a submitted form would only reload the file
+  var form = document.querySelector('form.filters');
+  if (report && form) form.addEventListener('submit', function (e) { e.preventDefault(); filterGrid(); });
   ['f-job', 'f-kind'].forEach(function (id) {
     var el = document.getElementById(id);
     if (el) { el.addEventListener('input', filterGrid); el.addEventListener('change', filterGrid); }
