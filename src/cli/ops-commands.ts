@@ -45,6 +45,12 @@ export function registerOpsCommands(program: Command): void {
     .action(async (options, command) => (await import('./actions/console.js')).report(options, command))
 
   program
+    .command('docs')
+    .description('the warehouse catalog as Markdown: tables, columns, the job that writes each, partitioning, retention --out FILE')
+    .option('--out <file>', "where to write it (docs/catalog.md); '-' prints it")
+    .action(async (options, command) => (await actions()).docs(options, command))
+
+  program
     .command('serve')
     .description('admin HTTP endpoint and the run console pages (/console): trigger a job, status, Prometheus metrics [--port P]; needs ETL_ADMIN_TOKEN')
     .option('--port <P>', 'port to listen on (0: any free port)', port, 8080)

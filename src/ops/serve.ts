@@ -10,6 +10,7 @@ import { consoleRoutes } from '../console/routes.js'
 import { EtlError, exitCodeOf } from '../errors.js'
 import { redact } from '../redact.js'
 import { parseDate } from '../time/calendar.js'
+import { serveKindRoute } from './metrics-api.js'
 import { prometheusMetrics } from './metrics.js'
 
 /**
@@ -21,6 +22,7 @@ import { prometheusMetrics } from './metrics.js'
  *   GET  /status/summary    daily success rate of the last 7 days
  *   GET  /metrics           Prometheus text format
  *   GET  /healthz           200 when the warehouse answers, else 503; no token needed
+ *   /metrics/…              the metrics admin API (src/ops/metrics-api.ts, docs/serve.md)
  *   /console/…              the run console's pages, behind a login form (docs/console.md)
  *
  * HTTP statuses follow the exit codes: 200 for 0, 500 for a FAILED or PARTIAL run (1), 400 for
@@ -69,6 +71,8 @@ export async function startAdminServer(ctx: EtlContext, options: ServeOptions): 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (await pages.handle(req, res, url)) return // the run console: /console/… (src/console/routes.ts)
+    // the kinds' endpoints (the metrics admin API) check their own tokens and scopes
+    if (await serveKindRoute(ctx, options.token, req, res, url)) return
     const route = ROUTES.find((r) => r.pattern.test(url.pathname))
     if (!route) throw new HttpError(404, `no such endpoint: ${url.pathname}`)
     if (req.method !== route.method && !(route.method === 'GET' && req.method === 'HEAD')) {
