@@ -6,6 +6,7 @@ import type { EtlContext } from '../engine/context.js'
 import { assertEnded, lastEndedDay } from '../engine/ended.js'
 import { dailySuccessRate, recentRuns } from '../engine/ledger/index.js'
 import { runJob } from '../engine/runner.js'
+import { consoleRoutes } from '../console/routes.js'
 import { EtlError, exitCodeOf } from '../errors.js'
 import { redact } from '../redact.js'
 import { parseDate } from '../time/calendar.js'
@@ -22,6 +23,7 @@ import { prometheusMetrics } from './metrics.js'
  *   GET  /metrics           Prometheus text format
  *   GET  /healthz           200 when the warehouse answers, else 503; no token needed
  *   /metrics/…              the metrics admin API (src/ops/metrics-api.ts, docs/serve.md)
+ *   /console/…              the run console's pages, behind a login form (docs/console.md)
  *
  * HTTP statuses follow the exit codes: 200 for 0, 500 for a FAILED or PARTIAL run (1), 400 for
  * bad input (2; 404 for an unknown job), 503 for the environment (3).
@@ -65,8 +67,10 @@ const ROUTES: Array<{ pattern: RegExp; method: 'GET' | 'POST'; auth: boolean }> 
 ]
 
 export async function startAdminServer(ctx: EtlContext, options: ServeOptions): Promise<AdminServer> {
+  const pages = consoleRoutes(ctx, options.token)
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
+    if (await pages.handle(req, res, url)) return // the run console: /console/… (src/console/routes.ts)
     // the kinds' endpoints (the metrics admin API) check their own tokens and scopes
     if (await serveKindRoute(ctx, options.token, req, res, url)) return
     const route = ROUTES.find((r) => r.pattern.test(url.pathname))
