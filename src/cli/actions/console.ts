@@ -40,7 +40,7 @@ export async function report(options: { out: string; from?: IsoDate; to?: IsoDat
   await withContext(command, async (ctx) => {
     const model = await loadConsole(await consoleInputs(ctx, options))
     fs.writeFileSync(options.out, renderReport(model))
-    print(`wrote ${options.out}: ${model.jobs.length} jobs, ${model.range.from} to ${model.range.to}, ${model.invocations.length} runs; opens offline`)
+    print(`wrote ${options.out}: ${plural(model.jobs.length, 'job')}, ${model.range.from} to ${model.range.to}, ${plural(model.invocations.length, 'run')}; opens offline`)
   })
 }
 
@@ -124,4 +124,8 @@ export async function jobsGraph(format: 'mermaid' | 'dot', command: Command): Pr
     const registry = await ctx.registry()
     print(graphText(buildLineage(registry.jobs, new Map()), format))
   })
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
 }
