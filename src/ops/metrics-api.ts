@@ -5,6 +5,7 @@ import type { EtlContext } from '../engine/context.js'
 import { exitCodeOf } from '../errors.js'
 import { KINDS, RouteError, type Caller, type KindRoute } from '../kinds/index.js'
 import { redact } from '../redact.js'
+import { HttpError, readJsonObject } from './http-body.js'
 
 /**
  * The endpoints the kinds add to `etl serve` (the metrics admin API, docs/serve.md), kept apart
@@ -13,7 +14,6 @@ import { redact } from '../redact.js'
  * message), 401 no or an unknown token, 403 a token without the scope or the right, 404, 405.
  */
 
-const MAX_BODY = 64 * 1024
 const digest = (s: string) => createHash('sha256').update(s).digest()
 
 const routes = (): KindRoute[] => Object.values(KINDS).flatMap((kind) => [...(kind.routes ?? [])])
@@ -53,24 +53,15 @@ export async function serveKindRoute(ctx: EtlContext, adminToken: string, req: h
     if (!caller.admin && !caller.scopes.includes(route.scope)) {
       return answer(res, 403, { error: `this token lacks the scope '${route.scope}' that ${route.method} ${url.pathname} needs` })
     }
-    const body = route.method === 'POST' ? await readBody(req) : undefined
+    const body = route.method === 'POST' ? await readJsonObject(req) : undefined
     const warehouse = await ctx.connections.warehouse()
     const jobs = (await ctx.registry()).jobs
     const result = await route.handle({ query: url.searchParams, body, caller, db: warehouse.db, jobs, config: ctx.config, now: ctx.now() })
     return answer(res, result.status ?? 200, result.body)
   } catch (error) {
-    const status = error instanceof BodyError || error instanceof RouteError ? error.status : statusOf(error)
+    const status = error instanceof HttpError || error instanceof RouteError ? error.status : statusOf(error)
     if (status >= 500) ctx.log.error({ err: ctx.config.debug ? error : undefined }, redact((error as Error).message))
     return answer(res, status, { error: redact(error instanceof Error ? error.message.split('\n')[0]! : String(error)) })
-  }
-}
-
-class BodyError extends Error {
-  constructor(
-    readonly status: 400 | 413,
-    message: string,
-  ) {
-    super(message)
   }
 }
 
@@ -85,23 +76,3 @@ function answer(res: http.ServerResponse, status: number, body: unknown): true {
   return true
 }
 
-/** The body as a JSON object; empty is undefined (the handler says what it needs). */
-async function readBody(req: http.IncomingMessage): Promise<Record<string, unknown> | undefined> {
-  let size = 0
-  const chunks: Buffer[] = []
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_BODY) throw new BodyError(413, `the body is larger than ${MAX_BODY} bytes`)
-    chunks.push(chunk)
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim()
-  if (text === '') return undefined
-  let body: unknown
-  try {
-    body = JSON.parse(text)
-  } catch {
-    throw new BodyError(400, 'the body is not JSON')
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BodyError(400, 'the body must be a JSON object')
-  return body as Record<string, unknown>
-}
