@@ -3,6 +3,7 @@
 // least three repetitions, with its min–max. Needs a PostgreSQL server: BENCH_DATABASE_URL, else
 // TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres. A full-size run (not
 // --quick) writes its figures to bench/results.json and bench/RESULTS.md (bench/results.ts).
+import { consolePages } from './console.js'
 import { extractScenarios, factScenarios, historyScenario } from './facts.js'
 import { ledgerRetention } from './ledger.js'
 import { noopScenarios } from './noop.js'
@@ -29,6 +30,7 @@ const groups: Array<[string[], () => Promise<BenchResult | BenchResult[]>]> = [
   [['table_sync_partitioned', 'table_sync_partitioned_incremental'], () => tableSyncPartitioned(quick)],
   [['prices_throughput'], () => pricesThroughput()],
   [['ledger_retention'], () => ledgerRetention(quick)],
+  [['console_partitions', 'console_runs', 'console_job', 'console_lineage', 'console_health', 'console_report_year'], () => consolePages(quick)],
 ]
 
 const unknown = only?.filter((n) => !groups.some(([names]) => names.includes(n)))

@@ -1,6 +1,6 @@
 // Scenario `series_all_tenants`: populate_tenant_time_series for every active tenant of the medium
 // demo (all four windows), ours (the series job through the runner: per-tenant calls, SAVEPOINT or
-// own connection, ledger row) against the SQL function called for every tenant in one statement.
+// own connection, ledger row) against the same upserts run for every tenant in one transaction.
 // `node --import tsx bench/series.ts [--quick]` prints one JSON line; bench/index.ts can import it.
 import { sql } from 'kysely'
 import { loadConfig } from '../src/config.js'
@@ -11,7 +11,7 @@ import { loadRegistry } from '../src/engine/registry.js'
 import { newInvocationId, runJob, type RunEnv } from '../src/engine/runner.js'
 import { runSequence } from '../src/engine/sequence.js'
 import { silentLogger } from '../src/log.js'
-import { seriesWindow, SERIES_PERIODS } from '../src/kinds/series/time-series.js'
+import { fillTenantWindow, seriesWindow, SERIES_PERIODS } from '../src/kinds/series/time-series.js'
 import { builtinJobsDir } from '../src/paths.js'
 import { median, result, scratchDatabase, seconds, type BenchResult } from './support.js'
 
@@ -41,12 +41,11 @@ export async function seriesAllTenants(quick = false): Promise<BenchResult> {
       const outcome = await runJob(env, { job, force: true, parameters: { concurrency } })
       if (outcome.status !== 'SUCCESS') throw new Error(`series run ended ${outcome.status}: ${outcome.message}`)
     }
+    // the same upserts, one tenant after another in one transaction: no runner, ledger or savepoints
     const baseline = () =>
       database.db.transaction().execute(async (trx) => {
-        await sql`select sum(populate_company_metrics_time_series(t.id, w.period, w.from_day, w.to_day))
-          from dim_tenant t
-          cross join (values ${sql.join(windows.map((w) => sql`(${w.period}::text, ${w.from}::date, ${w.to}::date)`))}) as w (period, from_day, to_day)
-          where t.is_current and t.is_active`.execute(trx)
+        const { rows: ids } = await sql<{ id: number }>`select id from dim_tenant where is_current and is_active order by id`.execute(trx)
+        for (const { id } of ids) for (const w of windows) await fillTenantWindow(trx, Number(id), w, [])
       })
     await ours(4) // creates every tenant's schema and table; later runs measure the refresh
     // a refresh that changes every value, so each run writes as much as the first

@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import path from 'node:path'
 import { z } from 'zod'
 import { EtlError } from './errors.js'
@@ -31,6 +32,13 @@ export interface Config {
   readonly useMockData: boolean
   readonly adminToken: string | undefined
   /**
+   * `ETL_ADMIN_TOKENS` (JSON) or `ETL_ADMIN_TOKENS_FILE` (a file of the same JSON): the bearer
+   * tokens of the metrics API's callers besides the all-powerful `ETL_ADMIN_TOKEN`, each with who
+   * it is (user, team, organization: what a custom metric's visibility is checked against) and
+   * its scopes. Empty when neither is set. See docs/serve.md.
+   */
+  readonly apiTokens: readonly ApiToken[]
+  /**
    * Each registered provider's settings by provider and setting name (`providerSettings.polygon.apiKey`),
    * read from the variables its file declares (src/providers/); a plan as given, src/providers/plans.ts checks it.
    */
@@ -58,6 +66,66 @@ export interface Config {
    * distributed into that many shards (docs/citus.md).
    */
   readonly citusShardCount: number
+}
+
+/** What a bearer token of `etl serve` may do besides being the admin (docs/serve.md). */
+export const API_SCOPES = ['metrics:read', 'metrics:write', 'metrics:calculate', 'admin'] as const
+export type ApiScope = (typeof API_SCOPES)[number]
+
+/** One caller of the metrics API: its token and who it is. */
+export interface ApiToken {
+  readonly token: string
+  readonly user: string
+  readonly team: string | undefined
+  readonly organization: string | undefined
+  readonly scopes: readonly ApiScope[]
+}
+
+const principal = z.string().regex(/^[A-Za-z0-9_.@-]{1,100}$/, 'must be 1 to 100 letters, digits or _ . @ -')
+const ApiTokensSchema = z
+  .array(
+    z.strictObject({
+      token: z.string().regex(/^[\x21-\x7e]{16,200}$/, 'must be 16 to 200 printable characters without spaces'),
+      user: principal,
+      team: principal.optional(),
+      organization: principal.optional(),
+      scopes: z.array(z.enum(API_SCOPES)).min(1),
+    }),
+  )
+  .max(1000)
+
+/** The API tokens from their JSON; a problem names the entry and the field, never a token. */
+function readApiTokens(json: string | undefined, file: string | undefined, adminToken: string | undefined): ApiToken[] {
+  if (json !== undefined && file !== undefined) throw new EtlError('CONFIG', 'set ETL_ADMIN_TOKENS or ETL_ADMIN_TOKENS_FILE, not both')
+  const variable = file !== undefined ? 'ETL_ADMIN_TOKENS_FILE' : 'ETL_ADMIN_TOKENS'
+  let text = json
+  if (file !== undefined) {
+    try {
+      text = fs.readFileSync(file, 'utf8')
+    } catch (error) {
+      throw new EtlError('CONFIG', `ETL_ADMIN_TOKENS_FILE '${file}' cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    }
+  }
+  if (text === undefined) return []
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw new EtlError('CONFIG', `${variable} is not JSON; give an array such as [{"token": "…", "user": "ana", "team": "math", "organization": "acme", "scopes": ["metrics:read"]}]`)
+  }
+  const result = ApiTokensSchema.safeParse(parsed)
+  if (!result.success) {
+    const issue = result.error.issues[0]!
+    const where = issue.path.length ? ` entry ${String(issue.path[0])}${issue.path.length > 1 ? ` field '${issue.path.slice(1).map(String).join('.')}'` : ''}` : ''
+    throw new EtlError('CONFIG', `${variable}${where} ${issue.message}; fix it or unset it`)
+  }
+  const tokens = result.data.map((t) => Object.freeze({ token: t.token, user: t.user, team: t.team, organization: t.organization, scopes: Object.freeze([...t.scopes]) }))
+  const seen = new Set<string>(adminToken ? [adminToken] : [])
+  for (const [i, t] of tokens.entries()) {
+    if (seen.has(t.token)) throw new EtlError('CONFIG', `${variable} entry ${i} repeats a token (another entry's or ETL_ADMIN_TOKEN); give each caller its own`)
+    seen.add(t.token)
+  }
+  return tokens
 }
 
 /** Shards per tenant-distributed table on Citus unless ETL_CITUS_SHARD_COUNT says otherwise (docs/citus.md). */
@@ -114,6 +182,8 @@ const EnvSchema = z.object({
   }),
   USE_MOCK_DATA: flag,
   ETL_ADMIN_TOKEN: optionalString,
+  ETL_ADMIN_TOKENS: optionalString,
+  ETL_ADMIN_TOKENS_FILE: optionalString,
   ETL_LEDGER_RETENTION: optionalString.refine((v) => v === undefined || LEDGER_RETENTION.test(v), {
     message: "must be an interval such as '6 months', '180 days' or '1 year', or off",
   }),
@@ -158,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     clockStart: e.ETL_NOW ? new Date(e.ETL_NOW) : undefined,
     useMockData: e.USE_MOCK_DATA,
     adminToken: e.ETL_ADMIN_TOKEN,
+    apiTokens: Object.freeze(readApiTokens(e.ETL_ADMIN_TOKENS, e.ETL_ADMIN_TOKENS_FILE, e.ETL_ADMIN_TOKEN)),
     providerSettings: readProviderSettings(env),
     completionIndex: e.JOB_COMPLETION_INDEX,
     bigquery: {

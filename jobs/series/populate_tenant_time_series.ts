@@ -6,4 +6,6 @@ export default defineSeries({
   schedule: '*/15 * * * *',
   dependsOn: ['sync_dim_tenant', 'aggregate_daily_metrics'],
   concurrency: 4,
+  // its SUCCESS days make a bucket is_complete
+  dailyJob: 'aggregate_daily_metrics',
 })

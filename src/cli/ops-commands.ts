@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import { positiveInt } from './options.js'
+import { dateOption, positiveInt } from './options.js'
 
 // the ops code (kysely, http, YAML) loads only when one of these commands runs
 const actions = () => import('./actions/ops.js')
@@ -37,8 +37,22 @@ export function registerOpsCommands(program: Command): void {
     .action(async (options, command) => (await actions()).schedule(options, command))
 
   program
+    .command('report')
+    .description('the run console (partitions, runs, jobs, lineage, health) as one self-contained HTML file that opens offline')
+    .requiredOption('--out <file>', 'the HTML file to write')
+    .option('--from <YYYY-MM-DD>', 'first day of the partitions grid (default: 29 days before --to)', dateOption('--from'))
+    .option('--to <YYYY-MM-DD>', 'last day of the partitions grid (default: yesterday)', dateOption('--to'))
+    .action(async (options, command) => (await import('./actions/console.js')).report(options, command))
+
+  program
+    .command('docs')
+    .description('the warehouse catalog as Markdown: tables, columns, the job that writes each, partitioning, retention --out FILE')
+    .option('--out <file>', "where to write it (docs/catalog.md); '-' prints it")
+    .action(async (options, command) => (await actions()).docs(options, command))
+
+  program
     .command('serve')
-    .description('admin HTTP endpoint: trigger a job, status, Prometheus metrics [--port P]; needs ETL_ADMIN_TOKEN')
+    .description('admin HTTP endpoint and the run console pages (/console): trigger a job, status, Prometheus metrics [--port P]; needs ETL_ADMIN_TOKEN')
     .option('--port <P>', 'port to listen on (0: any free port)', port, 8080)
     .option('--host <address>', 'address to listen on (0.0.0.0 in a container)', '127.0.0.1')
     .option('--exit-after <seconds>', 'stop by itself after this many seconds (tests, one-off use)', positiveInt('--exit-after', 31_536_000))

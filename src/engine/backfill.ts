@@ -142,8 +142,12 @@ export async function backfill(env: RunEnv, options: BackfillOptions): Promise<B
   }
   // an interrupted backfill starts nothing new, and says nothing about starting it
   const group = (g: BackfillGroup) => void (env.interrupt?.aborted || options.onGroup?.(g))
+  // undated jobs are told the range, so one that reads the days (the tenant series) can rebuild
+  // what ends in it, whether it runs after them or alone (`--jobs populate_tenant_time_series`)
+  const range = { from: options.from, to: options.to }
+  const undatedOptions = { ...sequenceOptions, requestOf: () => ({ parameters: { backfillRange: range } }) }
   if (plan.once.length) group({ phase: 'first', jobs: plan.once })
-  await runSequence(env, plan.once, undefined, sequenceOptions)
+  await runSequence(env, plan.once, undefined, undatedOptions)
   const concurrency = env.warehouse.concurrent ? Math.max(1, options.concurrency ?? 1) : 1
   const limit = pLimit(concurrency)
   const count = plan.days.length
@@ -156,6 +160,6 @@ export async function backfill(env: RunEnv, options: BackfillOptions): Promise<B
     ),
   )
   if (plan.last.length) group({ phase: 'last', jobs: plan.last })
-  await runSequence(env, plan.last, undefined, sequenceOptions)
+  await runSequence(env, plan.last, undefined, undatedOptions)
   return { plan, outcomes }
 }

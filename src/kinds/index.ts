@@ -1,5 +1,6 @@
 import type { z } from 'zod'
-import type { JobCommon } from '../engine/job.js'
+import type { JobCommon, RegisteredJob } from '../engine/job.js'
+import { IDENTIFIER } from '../io/identifiers.js'
 import type { KindHandler } from './kind.js'
 import { custom } from './custom/index.js'
 import { dimension } from './dimension/index.js'
@@ -9,7 +10,7 @@ import { rollup } from './rollup/index.js'
 import { series } from './series/index.js'
 import { tableSync } from './table-sync/index.js'
 
-export { defineKind, type CommittedRun, type KindHandler } from './kind.js'
+export { defineKind, RouteError, type Caller, type CommittedRun, type KindHandler, type KindRoute, type RouteRequest } from './kind.js'
 
 /** The kinds table: adding a kind is adding its folder and one line here. */
 export const KINDS = {
@@ -23,6 +24,16 @@ export const KINDS = {
 } satisfies Record<string, KindHandler>
 
 export type JobKind = keyof typeof KINDS
+
+/**
+ * The warehouse tables the jobs write (their kinds' `targets`) that a custom metric may read,
+ * sorted: plain table names only (not a per-tenant pattern), and none of nightshift's own
+ * bookkeeping tables (`etl_*`).
+ */
+export function targetsOf(jobs: readonly RegisteredJob[]): string[] {
+  const names = jobs.flatMap((job) => KINDS[job.kind].targets?.(job) ?? [])
+  return [...new Set(names.filter((t) => IDENTIFIER.test(t) && !t.startsWith('etl_')))].sort()
+}
 
 /** Every kind's name, in the table's order. */
 export const JOB_KINDS = Object.keys(KINDS) as JobKind[]

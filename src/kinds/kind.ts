@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { z } from 'zod'
-import type { Config } from '../config.js'
+import type { ApiScope, Config } from '../config.js'
 import type { CheckScope, ScopeContext } from '../engine/checks/scope.js'
 import type { JobContext, JobResult, LedgerReader, PartitionKind, RegisteredJob } from '../engine/job.js'
 import type { RunEnv } from '../engine/runner.js'
@@ -25,6 +25,13 @@ export interface KindHandler<S extends z.ZodType = z.ZodType> {
   readonly execute: (ctx: JobContext) => Promise<JobResult | void>
   /** Earlier partitions whose source changed since they were built (late-arriving data); `etl run` redoes them first. */
   readonly staleDates?: (env: RunEnv, job: RegisteredJob, date: IsoDate, ledger: LedgerReader) => Promise<IsoDate[]>
+  /**
+   * The tables a job of the kind writes (its targets, in the warehouse schema unless qualified):
+   * `etl docs` names the job beside each table of the catalog.
+   */
+  readonly targets?: (job: RegisteredJob) => readonly string[]
+  /** What the columns the kind adds to its targets mean (a dimension's SCD2 columns), for `etl docs` where the table has no comment. */
+  readonly columnNotes?: (job: RegisteredJob) => Readonly<Record<string, string>>
   /** The table and rows a run wrote (or, for `etl test`, the finished partition): what the job's `checks` read. */
   readonly checkScope?: (ctx: ScopeContext) => CheckScope | undefined
   /** The cache tags a finished run of the job makes stale (none by default). */
@@ -40,8 +47,61 @@ export interface KindHandler<S extends z.ZodType = z.ZodType> {
    * itself (the last complete week), so `etl schedule` does not warn about an unended period.
    */
   readonly scheduleArgs?: (job: RegisteredJob) => string[] | undefined
+  /**
+   * HTTP endpoints the kind adds to `etl serve` (the rollup's metrics admin API). `etl serve`
+   * checks the bearer token and the route's scope, reads the JSON body and maps errors to
+   * statuses; the handler gets the request and returns the JSON answer.
+   */
+  readonly routes?: readonly KindRoute[]
   /** `etl cache warm`: puts the kind's most asked-for payloads into the cache from the warehouse; counts per family. */
   readonly warmCache?: (redis: Redis, db: Kysely<any>) => Promise<Record<string, number>>
+}
+
+/** Who calls an endpoint, from its bearer token (ETL_ADMIN_TOKEN, or one of `config.apiTokens`). */
+export interface Caller {
+  readonly admin: boolean
+  readonly user: string | undefined
+  readonly team: string | undefined
+  readonly organization: string | undefined
+  readonly scopes: readonly ApiScope[]
+}
+
+/** What an endpoint's handler gets. */
+export interface RouteRequest {
+  readonly query: URLSearchParams
+  /** The JSON body of a POST (an object), or undefined. */
+  readonly body: Record<string, unknown> | undefined
+  readonly caller: Caller
+  readonly db: Kysely<any>
+  /** The registered jobs (what a kind's `targets` are read from). */
+  readonly jobs: readonly RegisteredJob[]
+  readonly config: Config
+  readonly now: Date
+}
+
+/**
+ * One endpoint of `etl serve`: an exact path, its method and the scope a non-admin token needs.
+ * `handle` returns the JSON body (status 200, or `status` when it says so). Bad input is an
+ * `EtlError` of exit code 2 (400); a caller without the right is a `RouteError(403)`.
+ *
+ * @example { method: 'GET', path: '/metrics/weekly', scope: 'metrics:read', handle: async (r) => (await import('./api.js')).weekly(r) }
+ */
+export interface KindRoute {
+  readonly method: 'GET' | 'POST'
+  readonly path: string
+  readonly scope: ApiScope
+  readonly handle: (request: RouteRequest) => Promise<{ status?: number; body: unknown }>
+}
+
+/** An answer other than 200 that is not bad input: 403 forbidden, 404 not found. */
+export class RouteError extends Error {
+  constructor(
+    readonly status: 403 | 404,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'RouteError'
+  }
 }
 
 /** What a kind's `afterCommit` is told about the run. */

@@ -6,9 +6,12 @@ import type { EtlContext } from '../engine/context.js'
 import { assertEnded, lastEndedDay } from '../engine/ended.js'
 import { dailySuccessRate, recentRuns } from '../engine/ledger/index.js'
 import { runJob } from '../engine/runner.js'
+import { consoleRoutes } from '../console/routes.js'
 import { EtlError, exitCodeOf } from '../errors.js'
 import { redact } from '../redact.js'
 import { parseDate } from '../time/calendar.js'
+import { HttpError, readJsonObject } from './http-body.js'
+import { serveKindRoute } from './metrics-api.js'
 import { prometheusMetrics } from './metrics.js'
 
 /**
@@ -20,6 +23,8 @@ import { prometheusMetrics } from './metrics.js'
  *   GET  /status/summary    daily success rate of the last 7 days
  *   GET  /metrics           Prometheus text format
  *   GET  /healthz           200 when the warehouse answers, else 503; no token needed
+ *   /metrics/…              the metrics admin API (src/ops/metrics-api.ts, docs/serve.md)
+ *   /console/…              the run console's pages, behind a login form (docs/console.md)
  *
  * HTTP statuses follow the exit codes: 200 for 0, 500 for a FAILED or PARTIAL run (1), 400 for
  * bad input (2; 404 for an unknown job), 503 for the environment (3).
@@ -35,7 +40,6 @@ export interface AdminServer {
   close(): Promise<void>
 }
 
-const MAX_BODY = 64 * 1024
 const digest = (s: string) => createHash('sha256').update(s).digest()
 
 /** Constant-time comparison of the presented bearer token with the configured one. */
@@ -43,15 +47,6 @@ export function tokenMatches(header: string | undefined, token: string): boolean
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
   // equal-length digests, so timingSafeEqual neither throws nor leaks the token's length
   return timingSafeEqual(digest(match?.[1] ?? ''), digest(token)) && match !== null
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message)
-  }
 }
 
 const ROUTES: Array<{ pattern: RegExp; method: 'GET' | 'POST'; auth: boolean }> = [
@@ -63,8 +58,12 @@ const ROUTES: Array<{ pattern: RegExp; method: 'GET' | 'POST'; auth: boolean }> 
 ]
 
 export async function startAdminServer(ctx: EtlContext, options: ServeOptions): Promise<AdminServer> {
+  const pages = consoleRoutes(ctx, options.token)
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
+    if (await pages.handle(req, res, url)) return // the run console: /console/… (src/console/routes.ts)
+    // the kinds' endpoints (the metrics admin API) check their own tokens and scopes
+    if (await serveKindRoute(ctx, options.token, req, res, url)) return
     const route = ROUTES.find((r) => r.pattern.test(url.pathname))
     if (!route) throw new HttpError(404, `no such endpoint: ${url.pathname}`)
     if (req.method !== route.method && !(route.method === 'GET' && req.method === 'HEAD')) {
@@ -164,22 +163,7 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 async function readJson(req: http.IncomingMessage): Promise<{ date?: unknown; force?: unknown }> {
-  let size = 0
-  const chunks: Buffer[] = []
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_BODY) throw new HttpError(413, `the body is larger than ${MAX_BODY} bytes`)
-    chunks.push(chunk)
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim()
-  if (text === '') return {}
-  let body: unknown
-  try {
-    body = JSON.parse(text)
-  } catch {
-    throw new HttpError(400, 'the body is not JSON; send {"date": "YYYY-MM-DD", "force": false}')
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the body must be a JSON object: {"date": "YYYY-MM-DD", "force": false}')
+  const body = (await readJsonObject(req, '{"date": "YYYY-MM-DD", "force": false}')) ?? {}
   const unknown = Object.keys(body).filter((k) => k !== 'date' && k !== 'force')
   if (unknown.length) throw new HttpError(400, `unknown field '${unknown[0]}' in the body; it takes date and force`)
   const { date, force } = body as { date?: unknown; force?: unknown }

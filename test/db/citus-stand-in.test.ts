@@ -80,7 +80,7 @@ describe.skipIf(!hasServer())('on a Citus stand-in (server only: it needs the da
     await db.exec('insert into public.pg_dist_node values (1, 0)')
   })
 
-  it('etl migrate up distributes the plan in order, anchor first, then skips what is done', async () => {
+  it('etl migrate up distributes the plan in order, dim_date and then the anchor first, then skips what is done', async () => {
     expect(await citusRole(db.db)).toBe('coordinator')
     const first = await etl(['migrate', 'up'], { ...tw.env, ETL_CITUS_SHARD_COUNT: '4' })
     expect(first.code, first.stderr).toBe(0)
@@ -88,6 +88,8 @@ describe.skipIf(!hasServer())('on a Citus stand-in (server only: it needs the da
     expect(first.stdout).toMatch(/^citus: analytics_company_7\.metrics_time_series made schema$/m)
     const made = (await calls()).filter((c) => !c.startsWith('truncate'))
     expect(made).toEqual([
+      // the facts' date_key references dim_date: Citus needs it a reference table before them
+      'reference dim_date',
       'distributed fact_sessions by tenant_id, 4 shards, colocate with none',
       ...['fact_focus_events', 'fact_homework_events', 'fact_recommendation_events', 'fact_learning_progress', 'daily_metrics', 'weekly_metrics', 'monthly_metrics'].map(
         (t) => `distributed ${t} by tenant_id, 32 shards, colocate with "public"."fact_sessions"`,

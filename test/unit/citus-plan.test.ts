@@ -37,8 +37,10 @@ describe('the Citus plan', () => {
     )
     expect(tenant.every((d) => d.column === 'tenant_id')).toBe(true)
     expect(tenant.filter((d) => !d.colocateWith).map((d) => d.table)).toEqual([ANCHOR])
-    // the anchor is distributed first, so the others can join its group
-    expect(CITUS_PLAN[0]!.table).toBe(ANCHOR)
+    // the anchor is distributed first, so the others can join its group; only dim_date, the
+    // reference table the facts' foreign key needs, comes before it
+    expect(CITUS_PLAN.find((d) => d.treatment === 'distributed')!.table).toBe(ANCHOR)
+    expect(CITUS_PLAN[0]!.table).toBe('dim_date')
   })
 
   it('makes dimensions and their staging reference tables, keeps the ledger and the price tables local, shards tenant schemas', () => {
@@ -70,8 +72,9 @@ describe('the Citus plan', () => {
     expect(distributionSql(decisionOf('etl_job_runs'), 'public.etl_job_runs', options)).toBeNull()
     expect(() => distributionSql(decisionOf('dim_x'), "dim_x'; drop table t; --", options)).toThrow(/not a plain SQL name/)
     const all = planSql(options)
-    expect(all).toHaveLength(9)
-    expect(all[0]).toMatch(/fact_sessions.*shard_count => 8/)
+    expect(all).toHaveLength(10)
+    expect(all[0]).toBe(`select create_reference_table('"public"."dim_date"')`)
+    expect(all[1]).toMatch(/fact_sessions.*shard_count => 8/)
     expect(all.at(-1)).toBe(`select create_reference_table('"public"."custom_metric_values"')`)
   })
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { EtlError } from '../../src/errors.js'
 import { metricQuery, type SourceColumns } from '../../src/kinds/rollup/custom/compile.js'
 import { costClass } from '../../src/kinds/rollup/custom/execute.js'
-import { parseDefinition, type MetricDefinition } from '../../src/kinds/rollup/custom/definition.js'
+import { checkSource, parseDefinition, type MetricDefinition } from '../../src/kinds/rollup/custom/definition.js'
 import { FormulaError, parseFormula } from '../../src/kinds/rollup/custom/formula.js'
 
 // compiles only: no database behind it
@@ -52,12 +52,17 @@ function assertOnlyGrammar(compiled: { sql: string; parameters: readonly unknown
   }
 }
 
-/** Refused (BAD_INPUT, exit 2) or compiled into the grammar: nothing else may happen. */
+/**
+ * Refused (BAD_INPUT, exit 2) or compiled into the grammar: nothing else may happen. As at
+ * `define`: the schema, then the allow-list of sources (the registry's targets; here one), then
+ * the columns.
+ */
 function defineOrRefuse(json: unknown): 'refused' | 'accepted' {
   let compiled
   let def: MetricDefinition
   try {
     def = parseDefinition(json)
+    checkSource(def, ['fact_sessions'])
     compiled = metricQuery(db, def, COLUMNS, '2025-01-01', '2025-01-31').compile()
   } catch (error) {
     expect(error).toBeInstanceOf(EtlError)

@@ -389,7 +389,7 @@ describe('loadRegistry', () => {
     const dir = folder({ 'typo.mjs': customJob("partiton: 'week',"), 'far_off.mjs': customJob('zzz: 1,') })
     const registry = await loadRegistry([dir])
     expect(registry.broken.map((b) => b.error.message)).toEqual([
-      `${path.join(dir, 'far_off.mjs')}: unknown field 'zzz' (a custom job has: ${[...Object.keys(JobCommonSchema.shape), 'run'].join(', ')})`,
+      `${path.join(dir, 'far_off.mjs')}: unknown field 'zzz' (a custom job has: ${[...Object.keys(JobCommonSchema.shape), 'run', 'targets'].join(', ')})`,
       `${path.join(dir, 'typo.mjs')}: unknown field 'partiton'; did you mean 'partition'?`,
     ])
   })

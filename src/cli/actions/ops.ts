@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { loadRegistry } from '../../engine/registry.js'
 import { EtlError } from '../../errors.js'
 import { checkedInArtifacts, writeManifests } from '../../ops/artifacts.js'
+import { readCatalog, renderCatalog } from '../../ops/catalog.js'
 import { brokenJobAlerts, runChecks, type Alert } from '../../ops/check.js'
 import { DEFAULT_LOG_DIR, renderCrontab } from '../../ops/crontab.js'
 import { k8sManifests, renderK8s, renderManifestFiles } from '../../ops/k8s.js'
@@ -81,5 +82,30 @@ export async function serve(options: { port: number; host: string; exitAfter?: n
     })
     await server.close()
     ctx.log.info('etl serve: stopped')
+  })
+}
+
+/**
+ * `etl docs --out FILE`: the catalog of the warehouse as it is (migrated, and after the jobs that
+ * create their tables have run). `--out -` prints it; no `--out` is a usage error, so a cron line
+ * or CI step that forgot the file fails instead of printing a page nobody reads.
+ */
+export async function docs(options: { out?: string }, command: Command): Promise<void> {
+  const out = options.out
+  if (!out) throw new EtlError('USAGE', "say where the catalog goes: 'etl docs --out docs/catalog.md' (or '--out -' to print it)")
+  if (out !== '-') {
+    const folder = path.dirname(path.resolve(out))
+    if (!fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new EtlError('CONFIG', `--out ${out}: the folder ${folder} does not exist; create it or choose another path`)
+    }
+  }
+  await withContext(command, async (ctx) => {
+    const registry = await ctx.registry()
+    const warehouse = await ctx.connections.warehouse()
+    const schema = ctx.config.warehouseSchema
+    const text = renderCatalog(await readCatalog(warehouse.db, schema, registry.jobs), schema)
+    if (out === '-') return void process.stdout.write(text)
+    fs.writeFileSync(out, text)
+    print(`wrote the catalog of ${text.split('\n').filter((l) => l.startsWith('## ')).length} tables to ${out}`)
   })
 }

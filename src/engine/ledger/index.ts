@@ -10,6 +10,7 @@
  * - stats.ts, success-rate.ts: per-job figures for /metrics, daily success rates for `etl status`
  * - retention.ts: pruning old rows
  * - reader.ts: the read-only view a job's work gets as `ctx.ledger`
+ * - console.ts: the run console's reads (attempts of a range, invocations)
  */
 export { LEDGER_TABLE, type LedgerRow, type LedgerTable, type LedgerTables, type RunStatus } from './table.js'
 export { pairKey } from './db.js'
@@ -33,3 +34,4 @@ export { jobStats, type JobStats } from './stats.js'
 export { dailySuccessRate, percent, type DailyRate } from './success-rate.js'
 export { DEFAULT_LEDGER_RETENTION, LEDGER_RETENTION, pruneLedger } from './retention.js'
 export { ledgerReader, type LedgerReader } from './reader.js'
+export { attemptsInRange, attemptsOfInvocation, attemptsOfInvocations, attemptsOfJob, recentInvocations, type ConsoleAttempt, type InvocationSummary } from './console.js'

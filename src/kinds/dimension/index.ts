@@ -198,6 +198,16 @@ export const dimension = defineKind({
   defaultPartition: 'none',
   inPipeline: true,
   execute: syncDimension,
+  targets: (job) => [(job.definition as unknown as DimensionDefinition).target],
+  columnNotes: (job) => ({
+    ...Object.fromEntries((job.definition as unknown as DimensionDefinition).businessKey.map((k) => [k, 'business key: the source row\'s key'])),
+    [surrogateKeyOf(job.definition as unknown as DimensionDefinition)]: 'surrogate key of this version: what the facts\' *_key columns hold',
+    row_hash: 'md5 of the source row as stored: the check strategy compares it',
+    is_deleted: 'a tombstone version: the row is gone from the source (hardDeletes: new_record)',
+    effective_from: 'the version is valid from this instant (the row\'s updated_at with the timestamp strategy)',
+    effective_to: 'valid until this instant, exclusive; null while current',
+    is_current: 'the version valid now',
+  }),
   // the current versions this run inserted (all current ones for `etl test`); freshness reads the source
   checkScope: ({ job, runId, source }) => {
     const def = job.definition as unknown as DimensionDefinition

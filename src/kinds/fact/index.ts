@@ -9,6 +9,7 @@ import { ddlRunnerOf, ensurePartitions } from '../../storage/partitions.js'
 import { policyOf, registerPolicy } from '../../storage/policy.js'
 import { addDays, dateKey, dayBounds, type Bounds, type IsoDate } from '../../time/calendar.js'
 import { defineKind } from '../kind.js'
+import { extendDimDate } from './dim-date.js'
 
 const column = z.string().regex(IDENTIFIER, 'must be a lower-case column name')
 
@@ -75,6 +76,7 @@ export async function buildFact(ctx: JobContext): Promise<JobResult> {
     table: staging,
   })
   await ensureDayPartition(ctx, def.target, ctx.target)
+  await extendDimDate(ctx, ctx.target)
   const targetColumns = await insertableColumns(ctx, def.target)
   const select = expand(def.select, {
     staging: qualified(staging),
@@ -156,6 +158,8 @@ export const fact = defineKind({
   inPipeline: true,
   execute: buildFact,
   staleDates: staleFactDays,
+  // the fact table, and the calendar every build extends to its day
+  targets: (job) => [(job.definition as unknown as FactDefinition).target, 'dim_date'],
   // the day's partition
   checkScope: ({ job, target }) => ({
     table: (job.definition as unknown as FactDefinition).target,

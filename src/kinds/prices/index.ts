@@ -42,6 +42,8 @@ export const PricesSchema = z.looseObject({
   retention: z.string().regex(/^\d+ (days|months|years)$/, "must be an interval such as '2 years' or '90 days'").optional(),
 })
 
+const PRICE_TABLES = { daily: 'price_bars_daily', hourly: 'price_bars_hourly', latest: 'latest_prices' } as const
+
 /** Market prices from the registered providers (src/providers/: Polygon, CoinGecko, the mock): daily bars, hourly bars, latest prices. */
 export const prices = defineKind({
   schema: PricesSchema,
@@ -50,4 +52,5 @@ export const prices = defineKind({
   // loaded when a price job runs: the HTTP client (undici) costs every other cron tick ~0.1 s to import
   execute: async (ctx) => (await import('./ingest.js')).ingestPrices(ctx),
   warmCache: warmPriceCache,
+  targets: (job) => [PRICE_TABLES[(job.definition as z.infer<typeof PricesSchema>).bars ?? 'daily']],
 })

@@ -4,7 +4,7 @@ import type { RegisteredJob } from '../../engine/job.js'
 import type { JobRegistry } from '../../engine/registry.js'
 import { runJob, type RunOutcome } from '../../engine/runner.js'
 import { EtlError } from '../../errors.js'
-import { parseDefinition, type MetricDefinition } from './custom/definition.js'
+import { checkSource, parseDefinition, type MetricDefinition } from './custom/definition.js'
 import type { RollupDefinition } from './index.js'
 import { previousPeriodStart } from './periods.js'
 import { addDays, dateOf, dateRange, monthStart, nextPeriodStart, parseDate, parseMonth, weekStart, type IsoDate } from '../../time/calendar.js'
@@ -124,6 +124,7 @@ export async function metric(action: string, options: MetricOptions, command: Co
   if (action === 'calc' && !options.name) throw new EtlError('USAGE', "'etl metric calc' needs --name N")
   const run = { timeoutMs: options.statementTimeout ?? 30_000, allowExpensive: Boolean(options.allowExpensive) }
   const { checkDefinition } = await import('./custom/compile.js')
+  const { targetsOf } = await import('../index.js')
   const store = await import('./custom/store.js')
   const { runMetric } = await import('./custom/execute.js')
   await withContext(command, async (ctx) => {
@@ -139,6 +140,8 @@ export async function metric(action: string, options: MetricOptions, command: Co
         ),
       )
     }
+    // the tables a custom metric may read: those the registered jobs write
+    const allowed = targetsOf((await ctx.registry()).jobs)
     let current = def
     let version: number | undefined
     if (action === 'calc') {
@@ -147,6 +150,7 @@ export async function metric(action: string, options: MetricOptions, command: Co
       current = parseDefinition(stored.definition, `stored metric '${stored.name}'`)
       version = stored.version
     }
+    checkSource(current!, allowed, action === 'calc' ? `stored metric '${current!.name}'` : options.file)
     const columns = await store.sourceColumns(db, current!.dataSource)
     if (columns.size === 0) throw new EtlError('PENDING_MIGRATIONS', `the warehouse has no table ${current!.dataSource}; run 'etl migrate up'`)
     checkDefinition(current!, columns)
@@ -154,7 +158,7 @@ export async function metric(action: string, options: MetricOptions, command: Co
       const stored = await store.defineMetric(db, current!)
       return print(stored.created ? `defined ${current!.name} version ${stored.version}` : `${current!.name} is unchanged (version ${stored.version})`)
     }
-    const result = await runMetric(db, current!, columns, range!, run)
+    const result = await runMetric(db, current!, columns, { ...range!, zone: ctx.config.timezone }, run)
     if (options.json) {
       return print(JSON.stringify({ name: current!.name, version: version ?? null, from: range!.from, to: range!.to, rows: result.rows }))
     }

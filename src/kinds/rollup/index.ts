@@ -5,9 +5,10 @@ import { invalidateRollupCache, rollupCacheTags, warmMetricsCache } from './cach
 import { calcCustomMetricsForDay } from './custom/job.js'
 import { aggregateDay } from './daily.js'
 import { aggregatePeriod } from './periods.js'
-import { defineKind } from '../kind.js'
+import { defineKind, type KindRoute } from '../kind.js'
 import { dateKey } from '../../time/calendar.js'
 
+const TARGET_OF = { daily: 'daily_metrics', weekly: 'weekly_metrics', monthly: 'monthly_metrics', custom_metrics: 'custom_metric_values' } as const
 const PARTITION_OF = { daily: 'day', weekly: 'week', monthly: 'month', custom_metrics: 'day' } as const
 
 /**
@@ -21,6 +22,8 @@ export const RollupSchema = z
     /** weekly and monthly: the daily job whose SUCCESS rows make a week or month complete. */
     dailyJob: z.string().regex(JOB_NAME, 'must name a job').optional(),
     partition: z.enum(['day', 'week', 'month', 'none']).optional(),
+    /** custom_metrics: each definition's statement is cancelled after this many ms (a failed unit); default 30000, as `etl metric calc`. */
+    statementTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
   })
   .superRefine((def, ctx) => {
     const wanted = PARTITION_OF[def.aggregate]
@@ -55,16 +58,28 @@ function scheduleArgs(job: RegisteredJob): string[] | undefined {
   return undefined
 }
 
+// the metrics admin API of `etl serve` (api.ts), loaded when a request comes
+const api = () => import('./api.js')
+const METRICS_ROUTES: readonly KindRoute[] = [
+  { method: 'GET', path: '/metrics/weekly', scope: 'metrics:read', handle: async (r) => (await api()).weekly(r) },
+  { method: 'GET', path: '/metrics/monthly', scope: 'metrics:read', handle: async (r) => (await api()).monthly(r) },
+  { method: 'GET', path: '/metrics/custom-definitions', scope: 'metrics:read', handle: async (r) => (await api()).listCustom(r) },
+  { method: 'POST', path: '/metrics/custom-definitions', scope: 'metrics:write', handle: async (r) => (await api()).defineCustom(r) },
+  { method: 'POST', path: '/metrics/calculate', scope: 'metrics:calculate', handle: async (r) => (await api()).calculate(r) },
+]
+
 export const rollup = defineKind({
   schema: RollupSchema,
   defaultPartition: 'day',
   inPipeline: true,
   execute: runRollup,
+  routes: METRICS_ROUTES,
   cacheTags: rollupCacheTags,
   // the cache follows the warehouse: a rollup's payloads go once its rows are committed
   afterCommit: invalidateRollupCache,
   scheduleArgs,
   warmCache: warmMetricsCache,
+  targets: (job) => [TARGET_OF[(job.definition as unknown as RollupDefinition).aggregate]],
   // the period's rows
   checkScope: ({ job, target }) => {
     const def = job.definition as unknown as RollupDefinition

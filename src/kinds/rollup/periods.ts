@@ -1,13 +1,14 @@
 import { CompiledQuery } from 'kysely'
 import type { JobContext, JobResult } from '../../engine/job.js'
-import { addDays, nextPeriodStart, type IsoDate } from '../../time/calendar.js'
+import { addDays, dateKey, nextPeriodStart, periodBounds, type IsoDate } from '../../time/calendar.js'
 import { coverageOf } from './coverage.js'
+import { tenantColumns, tenantNamesSql } from './tenants.js'
 
 export type Grain = 'week' | 'month'
 
 const TABLES = {
-  week: { table: 'weekly_metrics', start: 'week_start', end: 'week_end' },
-  month: { table: 'monthly_metrics', start: 'month_start', end: 'month_end' },
+  week: { table: 'weekly_metrics', start: 'week_start', end: 'week_end', active: 'weekly_active_learners' },
+  month: { table: 'monthly_metrics', start: 'month_start', end: 'month_end', active: 'monthly_active_learners' },
 } as const
 
 /** Additive daily_metrics columns summed over a period. */
@@ -28,15 +29,19 @@ const GROWTH: Array<[column: string, current: string, previous: string]> = [
 ]
 
 /**
- * One statement for a week or a month, from daily_metrics only (never the raw facts):
- * `$1` period start, `$2` next period start, `$3` previous period start, `$4` the days of both
- * periods the daily job is SUCCESS on, `$5` run id, `$6` run time. Completeness comes from the
+ * One statement for a week or a month, from daily_metrics, except the distinct active learners
+ * (WAU/MAU), which only the facts can count (a learner active on three days is one): `$1` period
+ * start, `$2` next period start, `$3` previous period start, `$4` the days of both periods the
+ * daily job is SUCCESS on, `$5` run id, `$6` run time, `$7` the period's end instant in
+ * ETL_TIMEZONE (for the tenant's name then), `$8`/`$9`/`$10` the date_keys of `$3`/`$1`/`$2`.
+ * Active learners are daily_metrics.active_learners' own: a session or a homework submission.
+ * Completeness comes from the
  * ledger: a day counts when the daily job is SUCCESS for it. Growth % is null when the previous
  * period has no data, its base is zero, or either period is incomplete — never Infinity or NaN,
  * never a partial comparison.
  */
-function periodSql(grain: Grain): string {
-  const { table, start, end } = TABLES[grain]
+function periodSql(grain: Grain, dimTenant: ReadonlySet<string>): string {
+  const { table, start, end, active } = TABLES[grain]
   const sums = (alias: string) => SUMS.map((c) => `coalesce(sum(${alias}.${source(c)}), 0) as ${c}`).join(', ')
   const growth = GROWTH.map(
     ([, cur, prev]) =>
@@ -56,21 +61,28 @@ function periodSql(grain: Grain): string {
              sum(m.homework_submitted) as homework_submitted
       from daily_metrics m where m.metric_date >= $1::date and m.metric_date < $2::date
       group by 1, 2
+    ), wk_au as (
+      select x.tenant_id, x.d - (extract(isodow from x.d)::int - 1) as week_start, count(distinct x.learner_id) as active_learners
+      from (select tenant_id, learner_id, to_date(date_key::text, 'YYYYMMDD') as d from learners where date_key >= $9) x
+      group by 1, 2
     ), breakdown as (
       select t.tenant_id, jsonb_agg(jsonb_build_object(
                'week_start', w.week_start, 'from', w.from_day, 'to', w.to_day, 'days', w.days,
                'sessions', coalesce(s.sessions, 0), 'session_minutes', coalesce(s.session_minutes, 0),
                'active_learner_days', coalesce(s.active_learner_days, 0), 'new_learners', coalesce(s.new_learners, 0),
-               'homework_submitted', coalesce(s.homework_submitted, 0)) order by w.week_start) as weeks
+               'homework_submitted', coalesce(s.homework_submitted, 0),
+               'active_learners', coalesce(a.active_learners, 0)) order by w.week_start) as weeks
       from tenants t cross join wk w
       left join wk_sums s on s.tenant_id = t.tenant_id and s.week_start = w.week_start
+      left join wk_au a on a.tenant_id = t.tenant_id and a.week_start = w.week_start
       group by t.tenant_id
     )`
       : ''
   const columns = [
     'tenant_id', start, end, 'days_in_period', 'days_covered', 'is_complete', 'missing_days', ...SUMS.filter((c) => c !== 'homework_score_sum'),
     'correct_rate', 'homework_avg_score', 'recommendation_accept_rate', 'avg_daily_active_learners', 'avg_daily_sessions',
-    'avg_daily_session_minutes', ...GROWTH.map(([c]) => c), ...(grain === 'month' ? ['weekly_breakdown'] : []), 'run_id', 'computed_at',
+    'avg_daily_session_minutes', ...GROWTH.map(([c]) => c), ...(grain === 'month' ? ['weekly_breakdown'] : []),
+    active, `${active}_growth_pct`, 'tenant_name', 'run_id', 'computed_at',
   ]
   const updates = columns.filter((c) => c !== 'tenant_id' && c !== start).map((c) => `${c} = excluded.${c}`)
   return `
@@ -92,6 +104,15 @@ function periodSql(grain: Grain): string {
     ), prev as (
       select m.tenant_id, ${sums('m')} from daily_metrics m
       where m.metric_date >= $3::date and m.metric_date < $1::date group by m.tenant_id
+    ), learners as (
+      select tenant_id, learner_id, date_key from fact_sessions where date_key >= $8 and date_key < $10
+      union all
+      select tenant_id, learner_id, date_key from fact_homework_events where date_key >= $8 and date_key < $10
+    ), au as (
+      select tenant_id, count(distinct learner_id) filter (where date_key >= $9) as cur,
+             count(distinct learner_id) filter (where date_key < $9) as prev
+      from learners group by tenant_id
+    ), names as (${tenantNamesSql(dimTenant, '$7::timestamptz')}
     ), tenants as (
       select tenant_id from cur union select tenant_id from prev
     )${breakdown}
@@ -104,11 +125,16 @@ function periodSql(grain: Grain): string {
            round(coalesce(c.sessions, 0)::numeric / nullif(cc.covered, 0), 2),
            round(coalesce(c.session_minutes, 0)::numeric / nullif(cc.covered, 0), 2),
            ${growth.join(',\n           ')},
-           ${grain === 'month' ? `coalesce(b.weeks, '[]'::jsonb), ` : ''}$5::uuid, $6::timestamptz
+           ${grain === 'month' ? `coalesce(b.weeks, '[]'::jsonb), ` : ''}
+           coalesce(au.cur, 0),
+           case when cc.complete and pc.complete and au.prev <> 0 then round((au.cur - au.prev) * 100.0 / au.prev, 2) end,
+           names.name, $5::uuid, $6::timestamptz
     from tenants t
     cross join cc cross join pc
     left join cur c on c.tenant_id = t.tenant_id
     left join prev p on p.tenant_id = t.tenant_id
+    left join au on au.tenant_id = t.tenant_id
+    left join names on names.tenant_id = t.tenant_id
     ${grain === 'month' ? 'left join breakdown b on b.tenant_id = t.tenant_id' : ''}
     on conflict (tenant_id, ${start}) do update set ${updates.join(', ')}`
 }
@@ -133,7 +159,10 @@ export async function aggregatePeriod(ctx: JobContext, grain: Grain, dailyJob: s
   const prev = previousPeriodStart(start, grain)
   const { table, start: startColumn } = TABLES[grain]
   const done = await ctx.ledger.successDays(dailyJob, prev, next)
-  const upserted = await ctx.db.executeQuery(CompiledQuery.raw(periodSql(grain), [start, next, prev, done, ctx.runId, ctx.now]))
+  const end = ctx.bounds?.to ?? periodBounds(start, grain, ctx.config.timezone).to
+  const upserted = await ctx.db.executeQuery(
+    CompiledQuery.raw(periodSql(grain, await tenantColumns(ctx.db)), [start, next, prev, done, ctx.runId, ctx.now, end, dateKey(prev), dateKey(start), dateKey(next)]),
+  )
   const stale = await ctx.db.executeQuery(
     CompiledQuery.raw(`delete from ${table} where ${startColumn} = $1::date and run_id is distinct from $2::uuid`, [start, ctx.runId]),
   )

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import { EtlError } from '../../errors.js'
-import { addDays, monthStart, quarterStart, yearStart, type IsoDate } from '../../time/calendar.js'
+import { addDays, dateRange, monthStart, quarterStart, yearStart, type IsoDate } from '../../time/calendar.js'
+import { tenantSeriesTable } from './table.js'
 
 export const SERIES_PERIODS = ['weekly', 'monthly', 'quarterly', 'yearly'] as const
 export type SeriesPeriod = (typeof SERIES_PERIODS)[number]
@@ -49,11 +50,102 @@ export async function activeTenants(db: Kysely<any>): Promise<number[]> {
   return rows.map((r) => Number(r.id))
 }
 
-/** One call of the migration's SQL function: the set-based work for one tenant and one window. */
-export async function populateTenantWindow(db: Kysely<any>, tenantId: number, window: SeriesWindow): Promise<number> {
-  const { rows } = await sql<{ n: number }>`
-    select populate_company_metrics_time_series(${tenantId}::bigint, ${window.period}::text, ${window.from}::date, ${window.to}::date) as n`.execute(db)
-  return Number(rows[0]?.n ?? 0)
+const GRANULARITY: Record<SeriesPeriod, 'day' | 'week' | 'month'> = { weekly: 'day', monthly: 'day', quarterly: 'week', yearly: 'month' }
+
+/** The daily_metrics columns a tenant's chart has, by series name. */
+const SERIES_COLUMNS = [
+  ['sessions', 'sessions'],
+  ['session_minutes', 'session_minutes'],
+  ['activities_completed', 'activities_completed'],
+  ['active_learner_days', 'active_learners'],
+  ['new_learners', 'new_learners'],
+  ['homework_submitted', 'homework_submitted'],
+  ['recommendations_made', 'recommendations_made'],
+  ['recommendations_accepted', 'recommendations_accepted'],
+] as const
+
+/**
+ * One tenant's window from daily_metrics, one set-based upsert: weekly and monthly windows are day
+ * buckets, quarterly week buckets (Monday, clipped to the window), yearly month buckets;
+ * running_sum accumulates over ts within (period_type, window_start, series, granularity).
+ * `is_complete`: the bucket's whole week/month (or its day) lies in the window and every day of it
+ * is in `rolledUp` (days the daily rollup has a SUCCESS row for). Unchanged rows are not rewritten.
+ *
+ * The weekly window is rolling: a window replaces earlier weekly windows, and one older than the
+ * weekly window already there (a history run) writes nothing. Returns the rows written and deleted.
+ * The table must exist (ensureTenantSeriesTable).
+ */
+export async function fillTenantWindow(db: Kysely<any>, tenantId: number, window: SeriesWindow, rolledUp: readonly IsoDate[]): Promise<number> {
+  const table = sql.table(tenantSeriesTable(tenantId))
+  let deleted = 0
+  if (window.period === 'weekly') {
+    const { rows } = await sql<{ later: boolean }>`
+      select exists (select 1 from ${table} where period_type = 'weekly' and window_start > ${window.from}::date) as later`.execute(db)
+    if (rows[0]?.later) return 0
+    const gone = await sql`delete from ${table} where period_type = 'weekly' and window_start < ${window.from}::date`.execute(db)
+    deleted = Number(gone.numAffectedRows ?? 0)
+  }
+  const granularity = GRANULARITY[window.period]
+  const perDay = sql.join(SERIES_COLUMNS.map(([name, column]) => sql`(${name}, cast(m.${sql.ref(column)} as numeric))`))
+  const names = SERIES_COLUMNS.map(([name]) => name)
+  const written = await sql`
+    insert into ${table} as t (ts, series, value, running_sum, granularity, period_type, window_start, is_complete, updated_at)
+    with days as (
+      select cast(${window.from} as date) + i as d from generate_series(0, cast(${window.to} as date) - cast(${window.from} as date)) as i
+    ), buckets as (
+      select d, case ${granularity}
+                  when 'day' then d
+                  when 'week' then greatest(d - (extract(isodow from d)::int - 1), cast(${window.from} as date))
+                  else make_date(extract(year from d)::int, extract(month from d)::int, 1)
+                end as ts,
+                case ${granularity}
+                  when 'day' then d
+                  when 'week' then d - (extract(isodow from d)::int - 1) + 6
+                  else (make_date(extract(year from d)::int, extract(month from d)::int, 1) + interval '1 month' - interval '1 day')::date
+                end as period_end,
+                d = any(cast(${rolledUp} as date[])) as rolled_up
+      from days
+    ), bucket_state as (
+      select ts, bool_and(rolled_up) and max(period_end) <= cast(${window.to} as date) as is_complete from buckets group by ts
+    ), per_day as (
+      select m.metric_date as d, s.series, s.value
+      from daily_metrics m cross join lateral (values ${perDay}) as s (series, value)
+      where m.tenant_id = ${tenantId} and m.metric_date >= cast(${window.from} as date) and m.metric_date <= cast(${window.to} as date)
+    ), grid as (
+      select b.ts, n.n as series, coalesce(sum(p.value), 0) as value
+      from buckets b cross join unnest(cast(${names} as text[])) as n (n)
+      left join per_day p on p.d = b.d and p.series = n.n
+      group by b.ts, n.n
+    )
+    select g.ts, g.series, g.value,
+           sum(g.value) over (partition by g.series order by g.ts rows between unbounded preceding and current row),
+           ${granularity}, ${window.period}, cast(${window.from} as date), s.is_complete, now()
+    from grid g join bucket_state s on s.ts = g.ts
+    on conflict (period_type, window_start, ts, series, granularity) do update
+      set value = excluded.value, running_sum = excluded.running_sum, is_complete = excluded.is_complete, updated_at = excluded.updated_at
+      where (t.value, t.running_sum, t.is_complete) is distinct from (excluded.value, excluded.running_sum, excluded.is_complete)`.execute(db)
+  return Number(written.numAffectedRows ?? 0) + deleted
+}
+
+/**
+ * The windows a history run over `[from, to]` computes: each period's windows that hold a day of
+ * the range, each ending at its last day in the range (a window ending earlier is a prefix of it),
+ * and the weekly window of `to` only (it is rolling).
+ *
+ * @example historyWindows(['monthly'], '2025-02-20', '2025-03-05') // Feb 1 .. Feb 28, Mar 1 .. Mar 5
+ */
+export function historyWindows(periods: readonly SeriesPeriod[], from: IsoDate, to: IsoDate): SeriesWindow[] {
+  const out: SeriesWindow[] = []
+  for (const period of periods) {
+    if (period === 'weekly') {
+      out.push(seriesWindow(period, to))
+      continue
+    }
+    const last = new Map<IsoDate, IsoDate>()
+    for (const day of dateRange(from, to)) last.set(seriesWindow(period, day).from, day)
+    for (const [start, end] of last) out.push({ period, from: start, to: end })
+  }
+  return out
 }
 
 export interface SeriesRow {
@@ -63,6 +155,7 @@ export interface SeriesRow {
   running_sum: number
   granularity: string
   window_start: IsoDate
+  is_complete: boolean
 }
 
 /**
@@ -76,7 +169,7 @@ export async function readSeries(db: Kysely<any>, tenantId: number, period: Seri
   const table = sql.table(`${schema}.metrics_time_series`)
   const { rows } = await sql<SeriesRow>`
     select to_char(ts, 'YYYY-MM-DD') as ts, series, value::float8 as value, running_sum::float8 as running_sum, granularity,
-           to_char(window_start, 'YYYY-MM-DD') as window_start
+           to_char(window_start, 'YYYY-MM-DD') as window_start, is_complete
     from ${table}
     where period_type = ${period} and window_start = (select max(window_start) from ${table} where period_type = ${period})
     order by series, ts`.execute(db)

@@ -14,6 +14,7 @@ export const tableSync = defineKind({
   inPipeline: false,
   // loaded when a sync runs, not by every command that loads the registry
   execute: async (ctx) => (await import('./sync-table.js')).syncTable(ctx),
+  targets: (job) => [(job.definition as unknown as TableSyncDefinition).target, 'etl_watermarks'],
   // the rows this run inserted or changed (the whole table for `etl test`); freshness reads a PostgreSQL source
   checkScope: ({ job, runId, source }) => {
     const def = job.definition as unknown as TableSyncDefinition

@@ -47,9 +47,16 @@ const LOCAL_ADMIN = 'written and read by the coordinator only, never joined with
 /**
  * The one table of decisions: `etl migrate up` and the kinds distribute from it, `etl citus
  * plan` prints it, docs/citus.md shows it (a test checks the page against it). Order matters:
- * the anchor comes before the tables colocated with it.
+ * dim_date comes first, because the facts' date_key references it and Citus distributes a table
+ * with a foreign key only to a reference (or distributed) table; then the anchor, before the
+ * tables colocated with it.
  */
 export const CITUS_PLAN: readonly Decision[] = [
+  {
+    table: 'dim_date',
+    treatment: 'reference',
+    why: "the calendar every fact's date_key references (a foreign key Citus allows to a reference table only), so it is made before the facts",
+  },
   facts(ANCHOR, 'per-tenant events; the daily partitions made later are distributed with it'),
   facts('fact_focus_events', 'per-tenant events, joined with fact_sessions by tenant on one worker'),
   facts('fact_homework_events', 'per-tenant events'),

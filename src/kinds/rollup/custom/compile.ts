@@ -1,6 +1,6 @@
 import { sql, type Expression, type Kysely, type RawBuilder } from 'kysely'
 import { EtlError } from '../../../errors.js'
-import { dateKey, type IsoDate } from '../../../time/calendar.js'
+import { dateKey, dayBounds, type IsoDate } from '../../../time/calendar.js'
 import type { FilterOp, MetricDefinition } from './definition.js'
 import { columnsOf, FormulaError, parseFormula, type Expr } from './formula.js'
 
@@ -88,8 +88,25 @@ export function valueExpression(def: MetricDefinition, columns: SourceColumns): 
   }
 }
 
+const DATE_KEY = /^(integer|bigint)$/
+const TIMESTAMP = /^timestamp/
+
+/** The day column and how it compares: a YYYYMMDD integer, a date, or a timestamp (bounds in the zone). */
+function dayColumn(def: MetricDefinition, columns: SourceColumns): { name: string; as: 'date_key' | 'date' | 'timestamp' } {
+  const name = def.dateColumn ?? 'date_key'
+  const type = columns.get(name)
+  if (type === undefined) {
+    refuse(def, `${def.dateColumn ? 'dateColumn' : 'the default dateColumn'} '${name}' is not a column of ${def.dataSource}; set "dateColumn" to its YYYYMMDD integer, date or timestamp column`)
+  }
+  if (DATE_KEY.test(type)) return { name, as: 'date_key' }
+  if (type === 'date') return { name, as: 'date' }
+  if (TIMESTAMP.test(type)) return { name, as: 'timestamp' }
+  refuse(def, `dateColumn '${name}' is ${type}; it must be a YYYYMMDD integer, a date or a timestamp`)
+}
+
 /** Checks the whole definition against the source's columns; throws BAD_INPUT (exit 2) on the first problem. */
 export function checkDefinition(def: MetricDefinition, columns: SourceColumns): void {
+  dayColumn(def, columns)
   valueExpression(def, columns)
   for (const d of def.dimensions) checkColumn(def, columns, d, false, 'dimension')
   for (const [c, f] of Object.entries(def.filters)) {
@@ -103,20 +120,24 @@ export function checkDefinition(def: MetricDefinition, columns: SourceColumns): 
 }
 
 /**
- * The metric over `[from, to]` (days, both included): one row per combination of the dimensions,
- * `dimensions` as a jsonb object and `value`. Built with kysely from the checked definition.
+ * The metric over `[from, to]` (days, both included; a timestamp day column's days in `zone`): one
+ * row per combination of the dimensions, `dimensions` as a jsonb object and `value`. Built with
+ * kysely from the checked definition.
  */
-export function metricQuery(db: Kysely<any>, def: MetricDefinition, columns: SourceColumns, from: IsoDate, to: IsoDate) {
+export function metricQuery(db: Kysely<any>, def: MetricDefinition, columns: SourceColumns, from: IsoDate, to: IsoDate, zone = 'UTC') {
   checkDefinition(def, columns)
   const dims: Expression<unknown> =
     def.dimensions.length === 0
       ? sql`'{}'::jsonb`
       : sql`jsonb_build_object(${sql.join(def.dimensions.map((d) => sql`cast(${d} as text), ${sql.ref(d)}`))})`
-  let query = db
-    .selectFrom(def.dataSource)
-    .select([sql`${dims}`.as('dimensions'), valueExpression(def, columns).as('value')])
-    .where('date_key', '>=', dateKey(from))
-    .where('date_key', '<=', dateKey(to))
+  const day = dayColumn(def, columns)
+  let query = db.selectFrom(def.dataSource).select([sql`${dims}`.as('dimensions'), valueExpression(def, columns).as('value')])
+  query =
+    day.as === 'date_key'
+      ? query.where(sql.ref(day.name), '>=', dateKey(from)).where(sql.ref(day.name), '<=', dateKey(to))
+      : day.as === 'date'
+        ? query.where(sql.ref(day.name), '>=', sql`cast(${from} as date)`).where(sql.ref(day.name), '<=', sql`cast(${to} as date)`)
+        : query.where(sql.ref(day.name), '>=', dayBounds(from, zone).from).where(sql.ref(day.name), '<', dayBounds(to, zone).to)
   for (const [c, f] of Object.entries(def.filters)) {
     const [op, value] = Object.entries(f)[0] as [FilterOp, unknown]
     query = op === 'in' ? query.where(sql.ref(c), 'in', value as unknown[]) : query.where(sql.ref(c), FILTER_SQL[op], value)

@@ -1,17 +1,15 @@
 import { z } from 'zod'
 import { EtlError } from '../../../errors.js'
+import { IDENTIFIER } from '../../../io/identifiers.js'
 import { MAX_FORMULA_LENGTH } from './formula.js'
 
-/** Warehouse tables a custom metric may read. Every one has `date_key` (YYYYMMDD), its day. */
-export const DATA_SOURCES = [
-  'fact_sessions',
-  'fact_focus_events',
-  'fact_homework_events',
-  'fact_recommendation_events',
-  'fact_learning_progress',
-  'daily_metrics',
-] as const
-export type DataSource = (typeof DATA_SOURCES)[number]
+/**
+ * A custom metric reads one warehouse table that a registered job writes (its `targets`: the
+ * fact tables, daily_metrics, a user's own fact table, a synced table …); the allow-list is the
+ * registry's, checked by `checkSource`. The day of a row is its `dateColumn` (default `date_key`,
+ * YYYYMMDD), a date or a timestamp.
+ */
+export type DataSource = string
 
 export const METRIC_TYPES = ['COUNT', 'SUM', 'AVERAGE', 'DISTINCT_COUNT', 'PERCENTILE', 'RATIO', 'MAX', 'MIN'] as const
 export type MetricType = (typeof METRIC_TYPES)[number]
@@ -43,7 +41,9 @@ export const MetricDefinitionSchema = z.strictObject({
   name,
   description: z.string().max(1000).optional(),
   metricType: z.enum(METRIC_TYPES),
-  dataSource: z.enum(DATA_SOURCES),
+  dataSource: z.string().regex(IDENTIFIER, "must be a table name such as 'fact_sessions'"),
+  /** The column that puts a row on a day: a YYYYMMDD integer (default `date_key`), a date or a timestamp. */
+  dateColumn: column.optional(),
   calculationFormula: z.string().min(1).max(MAX_FORMULA_LENGTH),
   dimensions: z.array(column).max(5).default([]),
   filters: z.record(column, filter).default({}),
@@ -82,6 +82,7 @@ export function canonical(def: MetricDefinition): string {
     description: def.description,
     metricType: def.metricType,
     dataSource: def.dataSource,
+    dateColumn: def.dateColumn,
     calculationFormula: def.calculationFormula,
     dimensions: def.dimensions,
     filters,
@@ -89,4 +90,16 @@ export function canonical(def: MetricDefinition): string {
     percentile: def.percentile,
     isActive: def.isActive,
   })
+}
+
+/**
+ * The source must be a table a registered job writes (`allowed`, from the kinds' `targets`):
+ * BAD_INPUT naming the field and the tables there are otherwise.
+ */
+export function checkSource(def: Pick<MetricDefinition, 'dataSource'>, allowed: readonly string[], file = 'the definition'): void {
+  if (allowed.includes(def.dataSource)) return
+  throw new EtlError(
+    'BAD_INPUT',
+    `${file}: field 'dataSource' '${def.dataSource}' is not a table a job writes; use one of ${allowed.join(', ')}`,
+  )
 }

@@ -27,10 +27,10 @@ export async function runMetric(
   db: Kysely<any>,
   def: MetricDefinition,
   columns: SourceColumns,
-  range: { from: IsoDate; to: IsoDate },
+  range: { from: IsoDate; to: IsoDate; zone?: string },
   options: { timeoutMs: number; allowExpensive: boolean },
 ): Promise<MetricRun> {
-  const compiled = metricQuery(db, def, columns, range.from, range.to).compile()
+  const compiled = metricQuery(db, def, columns, range.from, range.to, range.zone).compile()
   return db.transaction().execute(async (trx) => {
     await sql.raw(`set local statement_timeout = ${Math.trunc(options.timeoutMs)}`).execute(trx)
     await sql.raw('set transaction read only').execute(trx).catch(() => {})

@@ -10,10 +10,18 @@ import { listDefinitions, sourceColumns } from './store.js'
  * custom_metric_values — one INSERT … SELECT … ON CONFLICT per definition, each in a SAVEPOINT so
  * a definition that fails (a column dropped since it was defined) is a failed unit, not a failed day.
  */
+/** As `etl metric calc`'s default. */
+const DEFAULT_TIMEOUT_MS = 30_000
+
 export async function calcCustomMetricsForDay(ctx: JobContext): Promise<JobResult> {
   if (!ctx.target) throw new Error('custom metrics need a day')
   const day = ctx.target
   const definitions = (await listDefinitions(ctx.db)).filter((d) => d.is_active)
+  const timeoutMs = (ctx.job.definition as { statementTimeoutMs?: number }).statementTimeoutMs ?? DEFAULT_TIMEOUT_MS
+  // per transaction (set_config(…, true) is SET LOCAL): works behind PgBouncer's transaction
+  // mode; the run's own bound comes back after the definitions, for the ledger write and checks
+  const { rows: before } = await sql<{ v: string }>`select current_setting('statement_timeout') as v`.execute(ctx.db)
+  await sql`select set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(ctx.db)
   let written = 0
   let deleted = 0
   const failedUnits = await eachUnit(
@@ -21,7 +29,7 @@ export async function calcCustomMetricsForDay(ctx: JobContext): Promise<JobResul
     definitions,
     async (stored) => {
       const def = parseDefinition(stored.definition, `custom metric '${stored.name}' v${stored.version}`)
-      const query = metricQuery(ctx.db, def, await sourceColumns(ctx.db, def.dataSource), day, day)
+      const query = metricQuery(ctx.db, def, await sourceColumns(ctx.db, def.dataSource), day, day, ctx.config.timezone)
       const values = ctx.db
         .selectFrom(query.as('m'))
         .select([
@@ -53,7 +61,11 @@ export async function calcCustomMetricsForDay(ctx: JobContext): Promise<JobResul
       written += Number(inserted.numInsertedOrUpdatedRows ?? 0)
       deleted += Number(stale.numAffectedRows ?? 0)
     },
-    { name: (stored) => `metric ${stored.name} v${stored.version}` },
+    {
+      name: (stored) => `metric ${stored.name} v${stored.version}`,
+      onError: (stored, message) => ctx.log.warn({ metric: stored.name }, `custom metric ${stored.name} failed: ${message}`),
+    },
   )
+  await sql`select set_config('statement_timeout', ${before[0]!.v}, true)`.execute(ctx.db)
   return { rowsProcessed: definitions.length, rowsInserted: written, rowsDeleted: deleted, failedUnits: failedUnits.length ? failedUnits : undefined }
 }
