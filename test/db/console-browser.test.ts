@@ -4,7 +4,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startEtl } from '../helpers/cli.js'
+import { startEtl, startServe } from '../helpers/cli.js'
 import { artifact, hasChromium, launchChromium } from '../helpers/browser.js'
 import { testDbKind } from '../helpers/db.js'
 import { consoleScenario, FAILED_DAY, LAST_DAY, MARKUP_DAY, RETRIED_DAY, type ConsoleScenario } from '../helpers/console-scenario.js'
@@ -152,17 +152,7 @@ describe.skipIf(!run)(`etl serve: the live pages behind a login${why}`, () => {
 
   beforeAll(async () => {
     const redis: Record<string, string> = process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}
-    const started = startEtl(['serve', '--port', '0', '--exit-after', '200'], { ...scenario.env, ...redis, ETL_ADMIN_TOKEN: TOKEN })
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = ''
-      started.child.stdout!.on('data', (d) => {
-        out += d
-        const m = /listening on (http:\/\/\S+)/.exec(out)
-        if (m) resolve(m[1]!)
-      })
-      started.done.then((r) => reject(new Error(`etl serve exited ${r.code}: ${r.stderr}`)))
-    })
-    server = { ...started, url }
+    server = await startServe({ ...scenario.env, ...redis, ETL_ADMIN_TOKEN: TOKEN }, 200)
     page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage()
     page.setDefaultTimeout(5_000)
   })

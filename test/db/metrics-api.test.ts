@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { errorLines, etl, startEtl } from '../helpers/cli.js'
+import { errorLines, etl, startServe } from '../helpers/cli.js'
 import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
 
 /**
@@ -56,26 +56,7 @@ afterAll(async () => {
 })
 
 async function startServer() {
-  const server = startEtl(['serve', '--port', '0', '--exit-after', '180'], {
-    ...tw.env,
-    ETL_ADMIN_TOKEN: ADMIN,
-    ETL_ADMIN_TOKENS: JSON.stringify(TOKENS),
-    ETL_NOW: '2025-02-10T12:00:00Z',
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => reject(new Error(`etl serve did not start: ${out}`)), 30_000)
-    server.child.stdout!.on('data', (d) => {
-      out += d
-      const match = /listening on (http:\/\/\S+)/.exec(out)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
-    })
-    server.done.then((r) => reject(new Error(`etl serve exited ${r.code}: ${r.stderr}`)))
-  })
-  return { ...server, url }
+  return startServe({ ...tw.env, ETL_ADMIN_TOKEN: ADMIN, ETL_ADMIN_TOKENS: JSON.stringify(TOKENS), ETL_NOW: '2025-02-10T12:00:00Z' }, 180)
 }
 
 const minutes = (name: string, visibility: string) => ({

@@ -1,32 +1,21 @@
 import { sql } from 'kysely'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.js'
 import type { Database } from '../../src/db/database.js'
 import { backfill } from '../../src/engine/backfill.js'
-import { loadRegistry, type JobRegistry } from '../../src/engine/registry.js'
+import type { JobRegistry } from '../../src/engine/registry.js'
 import { runJob } from '../../src/engine/runner.js'
 import { ensureTenantSeriesTable } from '../../src/kinds/series/table.js'
-import { builtinJobsDir } from '../../src/paths.js'
 import { dateKey, dateRange } from '../../src/time/calendar.js'
-import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
+import type { TestWarehouse } from '../helpers/db.js'
 import { runEnvFor } from '../helpers/run-env.js'
+import { useSeriesWarehouse } from '../helpers/series-warehouse.js'
 
 let tw: TestWarehouse
 let db: Database
 let registry: JobRegistry
 
-beforeAll(async () => {
-  tw = await createTestWarehouse()
-  db = await tw.open()
-  registry = await loadRegistry([builtinJobsDir])
-  await db.exec(`create table dim_tenant (tenant_key bigint generated always as identity, id bigint, name text,
-    is_active boolean, is_current boolean, is_deleted boolean not null default false)`)
-})
-
-afterAll(async () => {
-  await db?.close()
-  await tw?.drop()
-})
+useSeriesWarehouse((w) => ({ tw, db, registry } = w))
 
 beforeEach(async () => {
   await db.exec(`truncate etl_job_runs, daily_metrics, dim_tenant;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tokenMatches } from '../../src/ops/serve.js'
-import { errorLines, etl, startEtl } from '../helpers/cli.js'
+import { errorLines, etl, startServe } from '../helpers/cli.js'
 import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
 
 /**
@@ -20,22 +20,7 @@ afterAll(async () => {
 })
 
 async function startServer(options: { exitAfter?: number; env?: Record<string, string> } = {}) {
-  const args = ['serve', '--port', '0', '--exit-after', String(options.exitAfter ?? 120)]
-  const server = startEtl(args, { ...tw.env, ETL_ADMIN_TOKEN: TOKEN, ...options.env })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => reject(new Error(`etl serve did not start: ${out}`)), 30_000)
-    server.child.stdout!.on('data', (d) => {
-      out += d
-      const match = /listening on (http:\/\/\S+)/.exec(out)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
-    })
-    server.done.then((r) => reject(new Error(`etl serve exited ${r.code}: ${r.stderr}`)))
-  })
-  return { ...server, url }
+  return startServe({ ...tw.env, ETL_ADMIN_TOKEN: TOKEN, ...options.env }, options.exitAfter ?? 120)
 }
 
 describe('etl serve', () => {

@@ -38,6 +38,25 @@ export function startEtl(args: string[], env: Record<string, string> = {}): { ch
   return { child, done }
 }
 
+/** `etl serve --port 0 --exit-after N` started, with the address it printed once it listens. */
+export async function startServe(env: Record<string, string>, exitAfter = 120): Promise<ReturnType<typeof startEtl> & { url: string }> {
+  const server = startEtl(['serve', '--port', '0', '--exit-after', String(exitAfter)], env)
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error(`etl serve did not start: ${out}`)), 30_000)
+    server.child.stdout!.on('data', (d) => {
+      out += d
+      const match = /listening on (http:\/\/\S+)/.exec(out)
+      if (match) {
+        clearTimeout(timer)
+        resolve(match[1]!)
+      }
+    })
+    server.done.then((r) => reject(new Error(`etl serve exited ${r.code}: ${r.stderr}`)))
+  })
+  return { ...server, url }
+}
+
 export function etl(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return startEtl(args, env).done
 }
