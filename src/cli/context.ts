@@ -14,6 +14,7 @@ export async function withContext<T>(command: Command, fn: (ctx: EtlContext) => 
   const config: Config =
     globals.lockTimeout !== undefined ? Object.freeze({ ...base, lockTimeoutMs: globals.lockTimeout * 1000 }) : base
   const ctx = new EtlContext(config, createLogger({ level: config.logLevel, debug: config.debug, noColor: config.noColor }))
+  ctx.command = commandPath(command)
   try {
     return await fn(ctx)
   } finally {
@@ -23,4 +24,11 @@ export async function withContext<T>(command: Command, fn: (ctx: EtlContext) => 
 
 export function defaultDate(ctx: EtlContext, date: IsoDate | undefined): IsoDate {
   return date ?? yesterday(ctx.now(), ctx.config.timezone)
+}
+
+/** `etl runs show`: the command's names from the program down. */
+function commandPath(command: Command): string {
+  const names: string[] = []
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.parent ? c.name() : 'etl')
+  return names.join(' ')
 }

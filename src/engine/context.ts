@@ -14,6 +14,9 @@ export class EtlContext {
   readonly connections: Connections
   #registry: Promise<JobRegistry> | undefined
 
+  /** The CLI command this context serves (`etl run`), recorded with each run; none for library use. */
+  command: string | undefined
+
   constructor(
     readonly config: Config,
     readonly log: Logger,
@@ -46,6 +49,7 @@ export class EtlContext {
       warehouse,
       source: () => this.connections.source(),
       invocationId: newInvocationId(),
+      command: this.command,
       now: this.now,
     }
   }

@@ -22,6 +22,11 @@ export interface RunEnv {
   source(): Promise<Database>
   /** Ties together the ledger rows of one command; `etl retry --run-id` takes it. */
   readonly invocationId: string
+  /**
+   * The command the invocation is (`etl backfill`), kept in each pair's `parameters.command` so
+   * the run console can say whether an invocation was a run, a backfill or a retry.
+   */
+  readonly command?: string
   /** The clock; tests fix it. */
   now(): Date
   /**
@@ -92,7 +97,8 @@ export async function runJob(env: RunEnv, request: RunRequest): Promise<RunOutco
     message: undefined,
     ...extra,
   })
-  const parameters = { date: request.date ?? null, force: Boolean(request.force), ...request.parameters }
+  // the command last: a retry hands on its failed attempt's parameters, but it is the retry that runs now
+  const parameters = { date: request.date ?? null, force: Boolean(request.force), ...request.parameters, ...(env.command ? { command: env.command } : {}) }
   const base = { invocationId: env.invocationId, jobName: job.name, runDate: dateOf(started, env.config.timezone), targetDate: target, parameters }
   const kind: KindHandler = KINDS[job.kind]
   const exclusive = !env.warehouse.concurrent

@@ -80,6 +80,9 @@ describe('etl runs', () => {
     expect(json).toHaveLength(2)
     const all = JSON.parse((await s.etl(['runs', '--json'])).stdout) as Array<{ invocation_id: string; kind: string; command: string | null }>
     expect(all.find((i) => i.invocation_id === s.failedRunId)).toMatchObject({ kind: 'run', command: `etl retry --run-id ${s.failedRunId}` })
+    // each invocation's runs say which command made it
+    expect(all.find((i) => i.invocation_id === s.retryRunId)).toMatchObject({ made_by: 'etl retry' })
+    expect(all.find((i) => i.invocation_id === s.failedRunId)).toMatchObject({ made_by: 'etl run-job' })
   })
 
   it('shows one run: its pairs with a timeline, and the retry command, at a terminal', async () => {

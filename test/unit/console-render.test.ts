@@ -83,6 +83,7 @@ function evilModel(): ConsoleModel {
         retried: 0,
         rows_processed: 10,
         via: '<b>via</b>',
+        made_by: null,
       }),
     ],
     invocationAttempts: new Map([['11111111-1111-1111-1111-111111111111', attempts]]),
@@ -178,10 +179,15 @@ describe('the console model', () => {
   })
 
   it('tells a retry from a run and a backfill, and offers the retry command only when something failed', () => {
-    const base = { invocation_id: 'i', started_at: new Date(), ended_at: null, pairs: 2, jobs: 1, partitions: 1, first_target: null, last_target: null, success: 2, failed: 0, partial: 0, skipped: 0, running: 0, retried: 0, rows_processed: 0, via: null }
+    const base = { invocation_id: 'i', started_at: new Date(), ended_at: null, pairs: 2, jobs: 1, partitions: 1, first_target: null, last_target: null, success: 2, failed: 0, partial: 0, skipped: 0, running: 0, retried: 0, rows_processed: 0, via: null, made_by: null }
     expect(describeInvocation(base)).toMatchObject({ kind: 'run', command: null })
     expect(describeInvocation({ ...base, partitions: 3 }).kind).toBe('backfill')
     expect(describeInvocation({ ...base, retried: 2, failed: 1, success: 1 })).toMatchObject({ kind: 'retry', command: 'etl retry --run-id i' })
+    // the command recorded with the runs wins over what the rows suggest
+    expect(describeInvocation({ ...base, partitions: 3, made_by: 'etl retry' }).kind).toBe('retry')
+    expect(describeInvocation({ ...base, made_by: 'etl backfill' }).kind).toBe('backfill')
+    expect(describeInvocation({ ...base, retried: 2, made_by: 'etl run-job' }).kind).toBe('run')
+    expect(describeInvocation({ ...base, partitions: 3, made_by: 'etl demo' }).kind).toBe('backfill')
   })
 
   it('draws lineage from source and target tables and dependsOn, as Mermaid and DOT', () => {

@@ -1,9 +1,10 @@
 import type { ConsoleAttempt, InvocationSummary } from '../../engine/ledger/index.js'
 
 /**
- * The Runs page: invocations (one command's run id) newest first. What command made one is not
- * recorded in the ledger; it is read from its rows: later attempts of failed pairs only is a
- * retry, several partitions a backfill, else a run.
+ * The Runs page: invocations (one command's run id) newest first. The command that made one is
+ * recorded with its runs (`parameters.command`); for rows from before that, or library use, it is
+ * read from the rows: later attempts of failed pairs only is a retry, several partitions a
+ * backfill, else a run.
  */
 export type InvocationKind = 'run' | 'backfill' | 'retry'
 
@@ -15,9 +16,17 @@ export interface Invocation extends InvocationSummary {
 
 export function describeInvocation(s: InvocationSummary): Invocation {
   const worked = s.pairs - s.skipped
-  const kind: InvocationKind = s.retried > 0 && s.retried === worked ? 'retry' : s.partitions > 1 ? 'backfill' : 'run'
+  const byRows: InvocationKind = s.partitions > 1 ? 'backfill' : 'run'
+  // the recorded command settles a retry (a forced run-job of a failed pair is not one); without it, the rows
+  const kind: InvocationKind = s.made_by ? (kindOfCommand(s.made_by) ?? byRows) : s.retried > 0 && s.retried === worked ? 'retry' : byRows
   const bad = s.failed + s.partial + s.running
   return { ...s, kind, command: bad > 0 ? `etl retry --run-id ${s.invocation_id}` : null }
+}
+
+/** `etl retry` and `etl backfill` by name; other commands (run, run-job, demo, serve) by how many days they ran. */
+function kindOfCommand(command: string): InvocationKind | undefined {
+  const verb = command.split(' ')[1]
+  return verb === 'retry' ? 'retry' : verb === 'backfill' ? 'backfill' : undefined
 }
 
 export interface TimelineBar {

@@ -89,6 +89,8 @@ export interface InvocationSummary {
   readonly retried: number
   readonly rows_processed: number
   readonly via: string | null
+  /** The CLI command recorded with its runs (`etl backfill`); null for rows from before it was recorded, or library use. */
+  readonly made_by: string | null
 }
 
 /** Invocations (one per run id), newest first. */
@@ -109,7 +111,8 @@ export async function recentInvocations(db: Db, limit: number): Promise<Invocati
           and p.started_at < r.started_at and p.status <> 'SKIPPED'
         order by p.started_at desc limit 1) in ('FAILED', 'PARTIAL')))::int as retried,
       coalesce(sum(r.rows_processed), 0)::float8 as rows_processed,
-      max(r.parameters->>'via') as via
+      max(r.parameters->>'via') as via,
+      max(r.parameters->>'command') as made_by
     from etl_job_runs r
     where r.invocation_id in (
       select invocation_id from etl_job_runs where invocation_id is not null
