@@ -123,13 +123,14 @@ export function consoleRoutes(ctx: EtlContext, token: string): ConsoleRoutes {
     const asked = form.get('date')
     const date = asked ? parseDate(asked, 'date') : lastEndedDay(job.partition, ctx.now(), ctx.config.timezone)
     if (job.partition !== 'none') assertEnded([job], date, ctx.now(), ctx.config.timezone, 'date')
-    const env = await ctx.runEnv()
+    // what the page did, in the CLI's words: the Runs page names the invocation by it
+    const env = { ...(await ctx.runEnv()), command: 'etl run-job' }
     await runJob(env, { job, date, force: form.get('force') === 'true', parameters: { via: 'console' } })
     redirect(res, `/console/runs#run-${env.invocationId}`)
   }
 
   async function retryRun(res: http.ServerResponse, runId: string): Promise<void> {
-    const env = await ctx.runEnv()
+    const env = { ...(await ctx.runEnv()), command: 'etl retry' }
     const pairs = await failedPairs(env, { runId })
     if (pairs.length === 0) return sendMessage(res, 200, 'Nothing to retry', `run ${runId} has no failed pair that is not SUCCESS since`)
     await retry(env, await ctx.registry(), pairs)

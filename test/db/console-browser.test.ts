@@ -113,7 +113,8 @@ describe.skipIf(!run)(`etl report: one file that opens offline${why}`, () => {
 
   it('shows the runs newest first with their timelines and retry commands', async () => {
     await page.locator('header nav a', { hasText: 'Runs' }).click()
-    expect(await page.locator('section#runs').isVisible()).toBe(true)
+    // the click shows the section by its #anchor: wait for it, under load it is not instant
+    await page.locator('section#runs').waitFor({ state: 'visible' })
     expect(await page.locator('section#partitions').isVisible()).toBe(false)
     await expectRuns(page, scenario)
     await page.screenshot({ path: artifact('report-runs.png') })
@@ -125,7 +126,7 @@ describe.skipIf(!run)(`etl report: one file that opens offline${why}`, () => {
     await page.locator('g.node[data-id="job:build_fact_sessions"]').click()
     expect(page.url()).toMatch(/#job-build_fact_sessions$/)
     const job = page.locator('section#job-build_fact_sessions')
-    expect(await job.isVisible()).toBe(true)
+    await job.waitFor({ state: 'visible' })
     await expect.poll(() => job.locator('.uplot canvas').count()).toBe(2)
     expect(await job.locator('.chart .u-legend').first().textContent()).toContain('trailing median')
     expect(await job.locator('pre.definition').textContent()).toContain('target: fact_sessions')
@@ -201,7 +202,7 @@ describe.skipIf(!run)(`etl serve: the live pages behind a login${why}`, () => {
     await expect.poll(() => page.locator('.uplot canvas').count()).toBe(2)
     await page.goBack()
     expect(page.url()).toContain('/console/partitions')
-    expect(await page.locator('#grid').isVisible()).toBe(true)
+    await page.locator('#grid').waitFor({ state: 'visible' })
   })
 
   it('filters the grid by job and kind', async () => {
