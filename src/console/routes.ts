@@ -12,7 +12,8 @@ import { liveLinks } from './links.js'
 import { loadConsole, readCacheStats } from './model/load.js'
 import { renderDocument } from './pages/layout.js'
 import { renderPage, type PageName } from './render.js'
-import { clearedCookie, csrfOk, Sessions, sameSecret, sessionCookie } from './session.js'
+import { sameSecret, tokenMatches } from '../ops/tokens.js'
+import { clearedCookie, csrfOk, Sessions, sessionCookie } from './session.js'
 
 /**
  * The run console's routes on `etl serve` (src/ops/serve.ts hands over every path under
@@ -55,11 +56,7 @@ export function consoleRoutes(ctx: EtlContext, token: string): ConsoleRoutes {
     send(res, 200, renderPage(model, { links: liveLinks, csrf: session?.csrf }, name, { job, partition, nonce, filter }), nonce)
   }
 
-  const authorised = (req: http.IncomingMessage) => {
-    if (sessions.of(req)) return true
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
-    return bearer !== null && sameSecret(bearer[1]!, token)
-  }
+  const authorised = (req: http.IncomingMessage) => sessions.of(req) !== undefined || tokenMatches(req.headers.authorization, token)
 
   return {
     async handle(req, res, url) {

@@ -1,5 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type http from 'node:http'
+import { sameSecret } from '../ops/tokens.js'
 
 /**
  * The console's login sessions on `etl serve`: the admin token is typed once into a form; the
@@ -15,8 +16,6 @@ interface Session {
   readonly expires: number
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest()
-export const sameSecret = (a: string, b: string) => timingSafeEqual(digest(a), digest(b))
 
 export class Sessions {
   readonly #sessions = new Map<string, Session>()

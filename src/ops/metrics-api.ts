@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type http from 'node:http'
 import type { ApiToken } from '../config.js'
 import type { EtlContext } from '../engine/context.js'
@@ -6,6 +5,7 @@ import { exitCodeOf } from '../errors.js'
 import { KINDS, RouteError, type Caller, type KindRoute } from '../kinds/index.js'
 import { redact } from '../redact.js'
 import { HttpError, readJsonObject } from './http-body.js'
+import { bearerOf, sameSecret } from './tokens.js'
 
 /**
  * The endpoints the kinds add to `etl serve` (the metrics admin API, docs/serve.md), kept apart
@@ -13,8 +13,6 @@ import { HttpError, readJsonObject } from './http-body.js'
  * users with scopes), the route's scope, the JSON body, and the statuses: 400 bad input (one
  * message), 401 no or an unknown token, 403 a token without the scope or the right, 404, 405.
  */
-
-const digest = (s: string) => createHash('sha256').update(s).digest()
 
 const routes = (): KindRoute[] => Object.values(KINDS).flatMap((kind) => [...(kind.routes ?? [])])
 
@@ -24,15 +22,16 @@ const routes = (): KindRoute[] => Object.values(KINDS).flatMap((kind) => [...(ki
  * a token's length leaks.
  */
 export function callerOf(header: string | undefined, adminToken: string, tokens: readonly ApiToken[]): Caller | undefined {
-  const presented = digest(/^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1] ?? '')
+  const bearer = bearerOf(header)
+  const presented = bearer ?? ''
   let caller: Caller | undefined
-  if (timingSafeEqual(presented, digest(adminToken))) caller = { admin: true, user: undefined, team: undefined, organization: undefined, scopes: [] }
+  if (sameSecret(presented, adminToken)) caller = { admin: true, user: undefined, team: undefined, organization: undefined, scopes: [] }
   for (const t of tokens) {
-    if (timingSafeEqual(presented, digest(t.token)) && !caller) {
+    if (sameSecret(presented, t.token) && !caller) {
       caller = { admin: t.scopes.includes('admin'), user: t.user, team: t.team, organization: t.organization, scopes: t.scopes }
     }
   }
-  return /^Bearer\s+\S+\s*$/i.test(header ?? '') ? caller : undefined
+  return bearer !== undefined ? caller : undefined
 }
 
 /** Answers the request when its path is a kind's endpoint; false leaves it to serve.ts. */

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { sql } from 'kysely'
@@ -13,6 +12,7 @@ import { parseDate } from '../time/calendar.js'
 import { HttpError, readJsonObject } from './http-body.js'
 import { serveKindRoute } from './metrics-api.js'
 import { prometheusMetrics } from './metrics.js'
+import { tokenMatches } from './tokens.js'
 
 /**
  * `etl serve`: a small admin endpoint for setups where something calls a URL instead of a
@@ -40,14 +40,6 @@ export interface AdminServer {
   close(): Promise<void>
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest()
-
-/** Constant-time comparison of the presented bearer token with the configured one. */
-export function tokenMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
-  // equal-length digests, so timingSafeEqual neither throws nor leaks the token's length
-  return timingSafeEqual(digest(match?.[1] ?? ''), digest(token)) && match !== null
-}
 
 const ROUTES: Array<{ pattern: RegExp; method: 'GET' | 'POST'; auth: boolean }> = [
   { pattern: /^\/healthz$/, method: 'GET', auth: false },

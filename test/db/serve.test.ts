@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tokenMatches } from '../../src/ops/serve.js'
+import { tokenMatches } from '../../src/ops/tokens.js'
 import { errorLines, etl, startServe } from '../helpers/cli.js'
 import { createTestWarehouse, type TestWarehouse } from '../helpers/db.js'
 
