@@ -12,6 +12,7 @@ import { liveLinks } from './links.js'
 import { loadConsole, readCacheStats } from './model/load.js'
 import { renderDocument } from './pages/layout.js'
 import { renderPage, type PageName } from './render.js'
+import { readBodyText } from '../ops/http-body.js'
 import { sameSecret, tokenMatches } from '../ops/tokens.js'
 import { clearedCookie, csrfOk, Sessions, sessionCookie } from './session.js'
 
@@ -174,12 +175,5 @@ function sendMessage(res: http.ServerResponse, status: number, title: string, me
 }
 
 async function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
-  let size = 0
-  const chunks: Buffer[] = []
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_FORM) throw new EtlError('BAD_INPUT', `the form is larger than ${MAX_FORM} bytes`)
-    chunks.push(chunk)
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
+  return new URLSearchParams(await readBodyText(req, MAX_FORM, (n) => new EtlError('BAD_INPUT', `the form is larger than ${n} bytes`)))
 }

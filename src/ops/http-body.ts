@@ -13,13 +13,17 @@ export class HttpError extends Error {
   }
 }
 
-/** The body as text, refused (413) past `MAX_BODY` before it is all buffered. */
-export async function readBodyText(req: http.IncomingMessage): Promise<string> {
+/** The body as text, refused past `limit` bytes (413 unless the caller says how) before it is all buffered. */
+export async function readBodyText(
+  req: http.IncomingMessage,
+  limit = MAX_BODY,
+  tooLarge: (limit: number) => Error = (n) => new HttpError(413, `the body is larger than ${n} bytes`),
+): Promise<string> {
   let size = 0
   const chunks: Buffer[] = []
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length
-    if (size > MAX_BODY) throw new HttpError(413, `the body is larger than ${MAX_BODY} bytes`)
+    if (size > limit) throw tooLarge(limit)
     chunks.push(chunk)
   }
   return Buffer.concat(chunks).toString('utf8')
