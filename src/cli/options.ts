@@ -1,4 +1,7 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { InvalidArgumentError } from 'commander'
+import { EtlError } from '../errors.js'
 import { parseDate, type IsoDate } from '../time/calendar.js'
 
 /*
@@ -50,4 +53,12 @@ export function table(headers: string[], rows: Array<Array<string | number | nul
 
 export function print(text: string): void {
   process.stdout.write(`${text}\n`)
+}
+
+/** `--out FILE` must name a file in a folder that exists (exit 3 before anything is read or run). */
+export function assertOutFolder(out: string): void {
+  const folder = path.dirname(path.resolve(out))
+  if (!fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new EtlError('CONFIG', `--out ${out}: the folder ${folder} does not exist; create it or choose another path`)
+  }
 }

@@ -1,5 +1,4 @@
 import fs from 'node:fs'
-import path from 'node:path'
 import type { Command } from 'commander'
 import type { EtlContext } from '../../engine/context.js'
 import { attemptsOfInvocation, recentInvocations } from '../../engine/ledger/index.js'
@@ -14,7 +13,7 @@ import { gridText } from '../../console/text/grid.js'
 import { renderReport } from '../../console/render.js'
 import { addDays, type IsoDate } from '../../time/calendar.js'
 import { withContext } from '../context.js'
-import { oneLine, print, table, timeCell } from '../options.js'
+import { assertOutFolder, oneLine, print, table, timeCell } from '../options.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -35,8 +34,7 @@ export async function consoleInputs(ctx: EtlContext, range: { from?: IsoDate; to
 }
 
 export async function report(options: { out: string; from?: IsoDate; to?: IsoDate }, command: Command): Promise<void> {
-  const dir = path.dirname(path.resolve(options.out))
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new EtlError('CONFIG', `--out ${options.out}: the folder ${dir} does not exist`)
+  assertOutFolder(options.out)
   await withContext(command, async (ctx) => {
     const model = await loadConsole(await consoleInputs(ctx, options))
     fs.writeFileSync(options.out, renderReport(model))

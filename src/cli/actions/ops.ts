@@ -12,7 +12,7 @@ import { planSchedule } from '../../ops/schedule.js'
 import { startAdminServer } from '../../ops/serve.js'
 import { builtinJobsDir, packageRoot } from '../../paths.js'
 import { withContext } from '../context.js'
-import { print, setExitCode, table } from '../options.js'
+import { assertOutFolder, print, setExitCode, table } from '../options.js'
 
 export async function check(options: { json?: boolean; hours: number; minRatio: number; runs: number }, command: Command): Promise<void> {
   await withContext(command, async (ctx) => {
@@ -93,12 +93,7 @@ export async function serve(options: { port: number; host: string; exitAfter?: n
 export async function docs(options: { out?: string }, command: Command): Promise<void> {
   const out = options.out
   if (!out) throw new EtlError('USAGE', "say where the catalog goes: 'etl docs --out docs/catalog.md' (or '--out -' to print it)")
-  if (out !== '-') {
-    const folder = path.dirname(path.resolve(out))
-    if (!fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory()) {
-      throw new EtlError('CONFIG', `--out ${out}: the folder ${folder} does not exist; create it or choose another path`)
-    }
-  }
+  if (out !== '-') assertOutFolder(out)
   await withContext(command, async (ctx) => {
     const registry = await ctx.registry()
     const warehouse = await ctx.connections.warehouse()
