@@ -11,6 +11,7 @@ import { addDays, dateOf, dateRange, monthStart, nextPeriodStart, parseDate, par
 import { withContext } from '../../cli/context.js'
 import { print, table } from '../../cli/options.js'
 import { reportOutcomes } from '../../cli/outcomes.js'
+import { METRIC_TIMEOUT_MS } from './custom/timeout.js'
 
 interface RollupOptions {
   week?: IsoDate
@@ -122,7 +123,7 @@ export async function metric(action: string, options: MetricOptions, command: Co
   const def = action === 'define' || action === 'test' ? readDefinitionFile(options.file, action) : undefined
   const range = action === 'test' || action === 'calc' ? needRange(options, action) : undefined
   if (action === 'calc' && !options.name) throw new EtlError('USAGE', "'etl metric calc' needs --name N")
-  const run = { timeoutMs: options.statementTimeout ?? 30_000, allowExpensive: Boolean(options.allowExpensive) }
+  const run = { timeoutMs: options.statementTimeout ?? METRIC_TIMEOUT_MS.default, allowExpensive: Boolean(options.allowExpensive) }
   const { checkDefinition } = await import('./custom/compile.js')
   const { targetsOf } = await import('../index.js')
   const store = await import('./custom/store.js')

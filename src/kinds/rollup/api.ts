@@ -6,6 +6,7 @@ import { addDays, dateOf, dateRange, monthStart, parseDate, parseMonth, weekStar
 import { checkDefinition } from './custom/compile.js'
 import { checkSource, parseDefinition, type MetricDefinition } from './custom/definition.js'
 import { runMetric } from './custom/execute.js'
+import { METRIC_TIMEOUT_MS } from './custom/timeout.js'
 import { defineMetric, latestDefinition, listDefinitions, sourceColumns, type StoredDefinition } from './custom/store.js'
 import { canChange, canSee, ownerOf } from './custom/visibility.js'
 
@@ -21,8 +22,6 @@ const bad = (message: string): never => {
 
 const MAX_ROWS = 10_000
 const DEFAULT_ROWS = 1_000
-/** As `etl metric test|calc`: the default and the most a caller may ask for. */
-const TIMEOUT = { default: 30_000, max: 3_600_000 } as const
 
 function only(query: URLSearchParams, names: readonly string[]): void {
   for (const key of query.keys()) if (!names.includes(key)) bad(`unknown query parameter '${key}'; this endpoint takes ${names.join(', ')}`)
@@ -128,9 +127,9 @@ export async function calculate(request: RouteRequest) {
   if (typeof body.from !== 'string' || typeof body.to !== 'string') bad("'from' and 'to' are required, as strings YYYY-MM-DD")
   dateRange(parseDate(body.from as string, 'from'), parseDate(body.to as string, 'to'))
   if (body.allowExpensive !== undefined && typeof body.allowExpensive !== 'boolean') bad("'allowExpensive' must be true or false")
-  const timeout = body.statementTimeoutMs ?? TIMEOUT.default
-  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > TIMEOUT.max) {
-    bad(`'statementTimeoutMs' must be a whole number of milliseconds from 1 to ${TIMEOUT.max}`)
+  const timeout = body.statementTimeoutMs ?? METRIC_TIMEOUT_MS.default
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > METRIC_TIMEOUT_MS.max) {
+    bad(`'statementTimeoutMs' must be a whole number of milliseconds from 1 to ${METRIC_TIMEOUT_MS.max}`)
   }
   let def: MetricDefinition
   let version: number | null = null

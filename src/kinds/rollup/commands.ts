@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander'
 import { parseMonth } from '../../time/calendar.js'
 import { dateOption, positiveInt } from '../../cli/options.js'
+import { METRIC_TIMEOUT_MS } from './custom/timeout.js'
 
 // the engine loads only when a command runs, not for --help or a flag error
 const actions = () => import('./actions.js')
@@ -30,6 +31,6 @@ export function registerRollupCommands(program: Command): void {
     .option('--to <YYYY-MM-DD>', 'test/calc: last day (included)', dateOption('--to'))
     .option('--json', 'calc/list: print JSON')
     .option('--allow-expensive', 'run a query whose EXPLAIN cost class is high')
-    .option('--statement-timeout <ms>', 'test/calc: cancel the query after this many milliseconds (default 30000)', positiveInt('--statement-timeout', 3_600_000))
+    .option('--statement-timeout <ms>', `test/calc: cancel the query after this many milliseconds (default ${METRIC_TIMEOUT_MS.default})`, positiveInt('--statement-timeout', METRIC_TIMEOUT_MS.max))
     .action(async (action: string, options, command: Command) => (await actions()).metric(action, options, command))
 }

@@ -7,6 +7,7 @@ import { aggregateDay } from './daily.js'
 import { aggregatePeriod } from './periods.js'
 import { defineKind, type KindRoute } from '../kind.js'
 import { dateKey } from '../../time/calendar.js'
+import { METRIC_TIMEOUT_MS } from './custom/timeout.js'
 
 const TARGET_OF = { daily: 'daily_metrics', weekly: 'weekly_metrics', monthly: 'monthly_metrics', custom_metrics: 'custom_metric_values' } as const
 const PARTITION_OF = { daily: 'day', weekly: 'week', monthly: 'month', custom_metrics: 'day' } as const
@@ -22,8 +23,8 @@ export const RollupSchema = z
     /** weekly and monthly: the daily job whose SUCCESS rows make a week or month complete. */
     dailyJob: z.string().regex(JOB_NAME, 'must name a job').optional(),
     partition: z.enum(['day', 'week', 'month', 'none']).optional(),
-    /** custom_metrics: each definition's statement is cancelled after this many ms (a failed unit); default 30000, as `etl metric calc`. */
-    statementTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+    /** custom_metrics: each definition's statement is cancelled after this many ms (a failed unit); default and bound as `etl metric calc`. */
+    statementTimeoutMs: z.number().int().min(1).max(METRIC_TIMEOUT_MS.max).optional(),
   })
   .superRefine((def, ctx) => {
     const wanted = PARTITION_OF[def.aggregate]

@@ -4,20 +4,18 @@ import { eachUnit } from '../../../engine/units.js'
 import { metricQuery } from './compile.js'
 import { parseDefinition } from './definition.js'
 import { listDefinitions, sourceColumns } from './store.js'
+import { METRIC_TIMEOUT_MS } from './timeout.js'
 
 /**
  * calc_custom_metrics: every active definition (its latest version) for the day, into
  * custom_metric_values — one INSERT … SELECT … ON CONFLICT per definition, each in a SAVEPOINT so
  * a definition that fails (a column dropped since it was defined) is a failed unit, not a failed day.
  */
-/** As `etl metric calc`'s default. */
-const DEFAULT_TIMEOUT_MS = 30_000
-
 export async function calcCustomMetricsForDay(ctx: JobContext): Promise<JobResult> {
   if (!ctx.target) throw new Error('custom metrics need a day')
   const day = ctx.target
   const definitions = (await listDefinitions(ctx.db)).filter((d) => d.is_active)
-  const timeoutMs = (ctx.job.definition as { statementTimeoutMs?: number }).statementTimeoutMs ?? DEFAULT_TIMEOUT_MS
+  const timeoutMs = (ctx.job.definition as { statementTimeoutMs?: number }).statementTimeoutMs ?? METRIC_TIMEOUT_MS.default
   // per transaction (set_config(…, true) is SET LOCAL): works behind PgBouncer's transaction
   // mode; the run's own bound comes back after the definitions, for the ledger write and checks
   const { rows: before } = await sql<{ v: string }>`select current_setting('statement_timeout') as v`.execute(ctx.db)
