@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { RegisteredJob } from '../engine/job.js'
 import { KINDS } from '../kinds/index.js'
+import { hasTimescale } from '../storage/partitions.js'
 import { readPolicies, type StoragePolicy } from '../storage/policy.js'
 
 /**
@@ -76,8 +77,7 @@ async function readTables(db: Kysely<any>, schemas: readonly string[]): Promise<
 
 /** TimescaleDB's hypertables of the schemas and their time dimension, when the extension is there. */
 async function readHypertables(db: Kysely<any>, schemas: readonly string[]): Promise<Map<string, string>> {
-  const { rows: ext } = await sql<{ ok: boolean }>`select exists (select 1 from pg_extension where extname = 'timescaledb') as ok`.execute(db)
-  if (!ext[0]?.ok) return new Map()
+  if (!(await hasTimescale(db))) return new Map()
   const { rows } = await sql<{ schema: string; name: string; column_name: string; chunk: string | null }>`
     select hypertable_schema as schema, hypertable_name as name, column_name, time_interval::text as chunk
     from timescaledb_information.dimensions where hypertable_schema = any(${schemas}::text[]) and dimension_number = 1`.execute(db)
