@@ -24,8 +24,11 @@ try {
   process.exit(3)
 }
 
-// V8 rejects a cache made under other flags: the CLI's one flag (src/db/pglite-template.ts) is set
-// before the bundle compiles, as it was when the cache was made
+// A command is short-lived: the embedded database's WASM stays on V8's baseline compiler
+// (Liftoff). V8's optimising tier-up (TurboFan, on background threads) held about 100 MB more at
+// a small demo's peak for no gain in CPU time; a medium demo, CPU-bound for a minute, needs about
+// 9 % more CPU without it (docs/performance.md). Library users and in-process tests keep V8's
+// default. Set here, before the bundle compiles: V8 rejects a code cache made under other flags.
 v8.setFlagsFromString('--liftoff-only')
 
 const argv = process.argv

@@ -1,5 +1,4 @@
 import { CommanderError } from 'commander'
-import { baselineWasmOnly } from '../db/pglite-template.js'
 import { EtlError, exitCodeOf } from '../errors.js'
 import { redact } from '../redact.js'
 import { buildProgram } from './program.js'
@@ -34,9 +33,6 @@ export async function main(argv: string[]): Promise<number> {
  * work is done.
  */
 export function run(argv: string[]): Promise<number> {
-  // a command is short-lived: the embedded database's WASM stays on the baseline compiler, which
-  // holds about 100 MB less than V8's optimising tier-up for the same CPU time
-  baselineWasmOnly()
   // zod compiles a parser with `new Function` for each object schema on its first parse, which
   // pays off over many parses, not for the config and a job file or two a command parses once
   // (about 10 ms of a no-op); set before the first schema is made, as zod reads it then. The

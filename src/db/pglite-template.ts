@@ -1,7 +1,6 @@
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import v8 from 'node:v8'
 import { packageRoot } from '../paths.js'
 
 /*
@@ -44,18 +43,6 @@ export function seedFromTemplate(dataDir: string): boolean {
  * the demo and a day's pipeline fit in far less, and the OS page cache holds the files anyway.
  */
 export const PGLITE_SETTINGS = ['-c', 'shared_buffers=8MB', '-c', 'max_connections=4', '-c', 'work_mem=4MB', '-c', 'maintenance_work_mem=16MB']
-
-/**
- * Keeps the process's WebAssembly on V8's baseline compiler (Liftoff), for a short-lived process
- * such as a CLI command; call it before the first embedded database opens. By default V8
- * recompiles PostgreSQL's hot functions with TurboFan on background threads: in a small
- * `etl demo` that held about 100 MB more at its peak (305–355 MB against about 207 MB) for no
- * gain in CPU time, and a medium demo, CPU-bound for a minute, needs about 9 % more CPU without
- * it (docs/performance.md). Process-wide: library users and the tests keep V8's default.
- */
-export function baselineWasmOnly(): void {
-  if (!compiled) v8.setFlagsFromString('--liftoff-only')
-}
 
 let compiled: Promise<WebAssembly.Module> | undefined
 // the global is there in Node; the project's lib (ES2023, no DOM) only declares its types
