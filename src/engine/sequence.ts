@@ -1,7 +1,7 @@
 import { KINDS } from '../kinds/index.js'
 import { addDays, periodStart, type IsoDate } from '../time/calendar.js'
 import type { RegisteredJob } from './job.js'
-import { preflightChecks } from './checks/catalog.js'
+import { declaredChecks, preflightChecks } from './checks/catalog.js'
 import type { ScopeContext } from './checks/scope.js'
 import { pairKey, rebuiltUpstream, successfulPairs } from './ledger/index.js'
 import { recordBlocked, runJob, targetOf, type RunEnv, type RunOutcome } from './runner.js'
@@ -108,14 +108,12 @@ export async function runSequence(
  */
 async function alreadyDone(env: RunEnv, jobs: readonly RegisteredJob[], date: IsoDate | undefined, options: SequenceOptions): Promise<Set<RegisteredJob>> {
   if (options.dryRun || !date) return new Set()
-  const candidates = jobs.filter((job) => job.partition !== 'none' && hasChecks(job) && !(options.requestOf?.(job)?.force ?? options.force))
+  const candidates = jobs.filter((job) => job.partition !== 'none' && declaredChecks(job).length > 0 && !(options.requestOf?.(job)?.force ?? options.force))
   if (candidates.length === 0) return new Set()
   const targets = candidates.map((job) => targetOf(job, date)!).sort()
   const succeeded = await successfulPairs(env.warehouse.db, candidates.map((job) => job.name), targets[0]!, targets.at(-1)!)
   return new Set(candidates.filter((job) => succeeded.has(pairKey(job.name, targetOf(job, date)))))
 }
-
-const hasChecks = (job: RegisteredJob) => ((job.definition as { checks?: unknown[] }).checks?.length ?? 0) > 0
 
 interface Redo {
   day: IsoDate

@@ -96,6 +96,9 @@ async function explain(db: Kysely<any>, text: string): Promise<void> {
   await readOnly(db, (ro) => sql.raw(`explain ${text}`).execute(ro))
 }
 
+/** The job's file declares checks (read as loaded: no parse, so a cron tick can ask it of every job). */
+export const declaredChecks = (job: RegisteredJob): readonly CheckDefinition[] => (job.definition as { checks?: CheckDefinition[] }).checks ?? []
+
 /**
  * Before a command runs anything: the checks of every job it selected, against the warehouse's
  * catalog. A bad column stops the command with exit 2 before the first run starts.
@@ -111,8 +114,8 @@ export async function preflightChecks(
   const scopes = new Map(among.map((job) => [job, scopeOf(job, { job, target: null, bounds: null, runId: null, config })]))
   const tablesToCome = new Set([...scopes.values()].flatMap((s) => (s ? [s.table] : [])))
   for (const job of jobs) {
-    const checks = (job.definition as { checks?: CheckDefinition[] }).checks
-    if (!checks?.length) continue
+    const checks = declaredChecks(job)
+    if (checks.length === 0) continue
     await validateChecks(db, job, checks, scopes.get(job), { tablesToCome })
   }
 }
